@@ -1,0 +1,190 @@
+# config.json on the card: what the model is and how the door behaves.
+#
+# The host writes it from the model's manifest (maskgate_tools.board_config.make_config),
+# starting from DEFAULTS below, so the board-side defaults are written only here. The model
+# keys (model, labels, output, positive_label, threshold, input_size, face_margin) come from
+# the manifest and have no defaults: without them the firmware refuses to run the door.
+#
+# load() checks every key and reports every problem at once, with the key's name, so a
+# hand-edited card says exactly what to fix.
+
+import json
+
+SCHEMA = 1
+
+DEFAULTS = {
+    "schema": SCHEMA,
+    "model_sha256": None,  # checked against the model file at boot when given
+    "framesize": "QVGA",
+    "face_detection": True,  # when on, the door needs a detected face to open
+    "detect_scale": 0.5,  # Haar runs on a grayscale copy this much smaller
+    "haar_stages": 25,
+    "haar_threshold": 0.5,
+    "haar_scale_factor": 1.25,
+    "door": {
+        "k": 3,  # frames in a row that read "mask" before opening
+        "hold_s": 5.0,  # seconds the door stays open
+        "hysteresis": 0.05,  # a running streak survives P(mask) down to threshold - this
+        "relay_pin": "P0",
+        "active_high": True,  # relay pin level that opens the door
+    },
+    "log": {
+        "dir": "log",
+        "crops": "low_confidence",  # all | low_confidence | every_n | none
+        "every_n": 10,
+        "low_confidence_band": 0.2,  # |P(mask) - threshold| below this is "low confidence"
+        "min_free_kb": 1024,  # delete the oldest log files below this much free space
+        "max_rows": 5000,  # rows per CSV file before starting the next one
+        "jpeg_quality": 90,
+    },
+}
+
+REQUIRED = ("model", "labels", "output", "positive_label", "threshold", "input_size", "face_margin")
+FRAMESIZES = ("QQVGA", "HQVGA", "QVGA", "VGA")
+OUTPUTS = ("sigmoid", "softmax")
+CROP_POLICIES = ("all", "low_confidence", "every_n", "none")
+RELAY_PINS = ("P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _merge(defaults, given):
+    out = {}
+    for key in defaults:
+        out[key] = defaults[key]
+    for key in given:
+        if isinstance(defaults.get(key), dict) and isinstance(given[key], dict):
+            out[key] = _merge(defaults[key], given[key])
+        else:
+            out[key] = given[key]
+    return out
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
+
+
+def _check(cfg, problems):
+    def need(ok, key, rule):
+        if not ok:
+            value = cfg
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            problems.append("%s must be %s (got %s)" % (key, rule, json.dumps(value)))
+
+    for key in REQUIRED:
+        if key not in cfg:
+            problems.append("%s is missing (re-make config.json from the model manifest)" % key)
+    if problems:
+        return
+    need(cfg["schema"] == SCHEMA, "schema", str(SCHEMA))
+    need(isinstance(cfg["model"], str) and len(cfg["model"]) > 0, "model", "a file name on the card")
+    sha = cfg["model_sha256"]
+    need(sha is None or (isinstance(sha, str) and len(sha) == 64), "model_sha256", "null or 64 hex digits")
+    labels = cfg["labels"]
+    labels_ok = isinstance(labels, list) and len(labels) >= 2 and all(isinstance(x, str) for x in labels)
+    need(labels_ok, "labels", "a list of at least two names")
+    need(cfg["output"] in OUTPUTS, "output", " or ".join(OUTPUTS))
+    if labels_ok:
+        need(cfg["positive_label"] in labels, "positive_label", "one of the labels")
+        need(cfg["output"] != "sigmoid" or len(labels) == 2, "output", "softmax for more than two labels")
+    need(_is_num(cfg["threshold"]) and 0 < cfg["threshold"] <= 1, "threshold", "a number in (0, 1]")
+    need(_is_int(cfg["input_size"]) and 8 <= cfg["input_size"] <= 256, "input_size", "an integer 8..256")
+    need(_is_num(cfg["face_margin"]) and 0 <= cfg["face_margin"] <= 2, "face_margin", "a number in [0, 2]")
+    need(cfg["framesize"] in FRAMESIZES, "framesize", " | ".join(FRAMESIZES))
+    need(isinstance(cfg["face_detection"], bool), "face_detection", "true or false")
+    need(_is_num(cfg["detect_scale"]) and 0.1 <= cfg["detect_scale"] <= 1, "detect_scale", "a number in [0.1, 1]")
+    need(_is_int(cfg["haar_stages"]) and 1 <= cfg["haar_stages"] <= 25, "haar_stages", "an integer 1..25")
+    need(_is_num(cfg["haar_threshold"]) and 0 <= cfg["haar_threshold"] <= 1, "haar_threshold", "a number in [0, 1]")
+    need(_is_num(cfg["haar_scale_factor"]) and 1 < cfg["haar_scale_factor"] <= 4,
+         "haar_scale_factor", "a number in (1, 4]")
+
+    door = cfg["door"]
+    if not isinstance(door, dict):
+        problems.append("door must be an object")
+    else:
+        need(_is_int(door["k"]) and 1 <= door["k"] <= 100, "door.k", "an integer 1..100")
+        need(_is_num(door["hold_s"]) and 0 <= door["hold_s"] <= 600, "door.hold_s", "seconds in [0, 600]")
+        hyst_ok = _is_num(door["hysteresis"]) and door["hysteresis"] >= 0
+        if hyst_ok and _is_num(cfg["threshold"]):
+            hyst_ok = door["hysteresis"] < cfg["threshold"]
+        need(hyst_ok, "door.hysteresis", "a number in [0, threshold)")
+        need(door["relay_pin"] in RELAY_PINS, "door.relay_pin", "one of P0..P9")
+        need(isinstance(door["active_high"], bool), "door.active_high", "true or false")
+
+    log = cfg["log"]
+    if not isinstance(log, dict):
+        problems.append("log must be an object")
+    else:
+        need(isinstance(log["dir"], str) and len(log["dir"]) > 0, "log.dir", "a folder name")
+        need(log["crops"] in CROP_POLICIES, "log.crops", " | ".join(CROP_POLICIES))
+        need(_is_int(log["every_n"]) and log["every_n"] >= 1, "log.every_n", "an integer >= 1")
+        need(_is_num(log["low_confidence_band"]) and 0 <= log["low_confidence_band"] <= 1,
+             "log.low_confidence_band", "a number in [0, 1]")
+        need(_is_int(log["min_free_kb"]) and log["min_free_kb"] >= 0, "log.min_free_kb", "an integer >= 0")
+        need(_is_int(log["max_rows"]) and log["max_rows"] >= 10, "log.max_rows", "an integer >= 10")
+        need(_is_int(log["jpeg_quality"]) and 1 <= log["jpeg_quality"] <= 100, "log.jpeg_quality", "an integer 1..100")
+
+
+def unknown_keys(cfg):
+    """Keys this firmware does not know (typos, or a newer host): reported, not fatal."""
+    out = []
+    for key in cfg:
+        if key not in DEFAULTS and key not in REQUIRED:
+            out.append(key)
+        elif isinstance(DEFAULTS.get(key), dict) and isinstance(cfg[key], dict):
+            for sub in cfg[key]:
+                if sub not in DEFAULTS[key]:
+                    out.append(key + "." + sub)
+    return out
+
+
+def validate(given):
+    """A complete, checked config (defaults filled in) from a decoded config.json."""
+    if not isinstance(given, dict):
+        raise ConfigError("config.json must hold a JSON object")
+    cfg = _merge(DEFAULTS, given)
+    problems = []
+    _check(cfg, problems)
+    if problems:
+        raise ConfigError("config.json: " + "; ".join(problems))
+    return cfg
+
+
+def read(path):
+    """The decoded JSON object in `path`; ConfigError says what is wrong with the file."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        raise ConfigError("%s not found on the card: deploy the firmware with its config" % path)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ConfigError("%s is not valid JSON" % path)
+
+
+def load(path):
+    return validate(read(path))
+
+
+def relay_settings(path):
+    """(pin, active_high) for the door relay, read leniently so the door can be held
+    closed even when the rest of config.json is unusable. Falls back to DEFAULTS."""
+    pin = DEFAULTS["door"]["relay_pin"]
+    active_high = DEFAULTS["door"]["active_high"]
+    try:
+        door = read(path).get("door", {})
+        if door.get("relay_pin") in RELAY_PINS:
+            pin = door["relay_pin"]
+        if isinstance(door.get("active_high"), bool):
+            active_high = door["active_high"]
+    except Exception:
+        pass
+    return pin, active_high

@@ -1,0 +1,103 @@
+# The model on the board: load it with whichever API the firmware has, run it on the
+# 32x32 crop, and turn its output into P(mask) and a label.
+#
+# - firmware >= 4.5.6: `ml.Model(path)`, predict([img]) -> one array per output tensor;
+# - older firmware:    `tf.load(path)`,  classify(img) -> objects whose output() is a list.
+# Both feed an int8 model `pixel - 128` from the RGB565 image expanded to RGB888: the
+# contract the model was exported for (input scale 1.0, zero point -128).
+
+import gc
+import os
+
+try:
+    import hashlib
+except ImportError:  # not on every port: the sha256 check is then skipped
+    hashlib = None
+
+
+def file_sha256(path):
+    """Hex sha256 of a file, or None where hashlib is missing."""
+    if hashlib is None:
+        return None
+    h = hashlib.sha256()
+    buf = bytearray(4096)
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(buf if n == len(buf) else buf[:n])
+    return "".join("%02x" % b for b in h.digest())
+
+
+def _flat(x):
+    # ulab/numpy arrays have flatten(); the tf API gives plain lists.
+    if hasattr(x, "flatten"):
+        return [float(v) for v in x.flatten().tolist()]
+    out = []
+    for v in x:
+        if isinstance(v, (list, tuple)) or hasattr(v, "flatten"):
+            out.extend(_flat(v))
+        else:
+            out.append(float(v))
+    return out
+
+
+class Classifier:
+    def __init__(self, path, labels, output, positive_label, threshold):
+        self.labels = labels
+        self.output = output
+        self.positive = labels.index(positive_label)
+        self.threshold = threshold
+        size = os.stat(path)[6]
+        # OpenMV's own rule: models that would crowd the heap go to the frame buffer.
+        load_to_fb = size > (gc.mem_free() - 64 * 1024)
+        try:
+            import ml
+        except ImportError:
+            ml = None
+        if ml is not None:
+            self.api = "ml"
+            self.net = ml.Model(path, load_to_fb=load_to_fb)
+        else:
+            try:
+                import tf
+            except ImportError:
+                raise RuntimeError("this firmware has neither the ml nor the tf module")
+            self.api = "tf"
+            self.net = tf.load(path, load_to_fb=load_to_fb)
+        self.load_to_fb = load_to_fb
+        self.model_bytes = size
+
+    def input_shape(self):
+        """(height, width, channels) of the model input where the API tells, else None."""
+        shape = getattr(self.net, "input_shape", None)
+        if not shape:
+            return None
+        shape = shape[0] if isinstance(shape[0], (list, tuple)) else shape
+        return tuple(shape[-3:])
+
+    def scores(self, img):
+        """The model's dequantized outputs for one image, as a flat list of floats."""
+        if self.api == "ml":
+            return _flat(self.net.predict([img])[0])
+        return _flat(self.net.classify(img)[0].output())
+
+    def decide(self, scores):
+        """(P(positive label), label) from the model outputs."""
+        if self.output == "sigmoid":
+            if len(scores) != 1:
+                raise ValueError("config says sigmoid but the model has %d outputs" % len(scores))
+            p = scores[0]
+            other = 1 - self.positive
+            return p, self.labels[self.positive] if p >= self.threshold else self.labels[other]
+        if len(scores) != len(self.labels):
+            raise ValueError("the model has %d outputs for %d labels" % (len(scores), len(self.labels)))
+        best = 0
+        for i in range(1, len(scores)):
+            if scores[i] > scores[best]:
+                best = i
+        return scores[self.positive], self.labels[best]
+
+    def classify(self, img):
+        return self.decide(self.scores(img))

@@ -1,0 +1,235 @@
+# maskgate: a face-mask door controller for the OpenMV Cam H7.
+#
+# Every frame: snapshot -> largest frontal face (Haar) -> face square resized to 32x32 ->
+# int8 model -> P(mask) -> door state machine -> relay and LEDs -> one CSV row on the card.
+# Between frames the serial link answers the PC tools (frame.py, commands.py).
+#
+# Fail closed: the relay is driven closed before anything else runs; a missing or broken
+# config.json or model leaves it closed, blinks the red LED and says why on the serial port;
+# an error on any frame closes the door for that frame.
+#
+# LEDs: green = door open, red = face without a mask (blinking: not configured),
+# blue = no face in view. Nothing lit = a masked face is being confirmed (K frames).
+
+import gc
+import image
+import os
+import pyb
+import sensor
+import time
+
+import commands
+import config
+import door
+import face
+import frame
+import infer
+import sdlog
+
+VERSION = "0.1.0"
+CONFIG_FILE = "config.json"
+
+# --- Door relay first: closed until a decision says otherwise.
+relay_pin, active_high = config.relay_settings(CONFIG_FILE)
+relay = pyb.Pin(relay_pin, pyb.Pin.OUT_PP)
+
+
+def drive_relay(opened):
+    relay.value(1 if opened == active_high else 0)
+
+
+drive_relay(False)
+red, green, blue = pyb.LED(1), pyb.LED(2), pyb.LED(3)
+LED_FOR = {
+    door.SIG_OPEN: green, door.SIG_DENIED: red, door.SIG_ERROR: red,
+    door.SIG_NO_FACE: blue, door.SIG_PENDING: None,
+}
+
+
+def show(signal):
+    lit = LED_FOR.get(signal)
+    for led in (red, green, blue):
+        if led is lit:
+            led.on()
+        else:
+            led.off()
+
+
+# --- Serial link to the PC: binary frames, so a 0x03 byte must not raise KeyboardInterrupt.
+usb = pyb.USB_VCP()
+usb.setinterrupt(-1)
+link = commands.Commands(usb)
+link.on(frame.HELLO, commands.hello)
+
+status = {"frame": -1, "fps": 0.0, "door": door.CLOSED}
+ctx = {"version": VERSION, "status": status, "api": None, "model_file": None,
+       "model_sha256": None, "config": None, "error": None, "img": None}
+try:
+    import omv
+    ctx["omv"] = omv.version_string()
+    ctx["board"] = omv.board_type()
+except Exception:
+    pass
+
+
+def fail(message):
+    # Not configured: say so everywhere, once; the loop below keeps the door closed.
+    ctx["error"] = message
+    print("maskgate: ERROR:", message)
+
+
+# --- Configuration, model and log. Any failure here leaves the door closed.
+cfg = model = log = cascade = gate = None
+try:
+    cfg = config.load(CONFIG_FILE)
+    ctx["config"] = cfg
+    for key in config.unknown_keys(cfg):
+        print("maskgate: config.json: ignoring unknown key", key)
+except Exception as e:
+    fail(str(e))
+
+# --- Camera.
+try:
+    sensor.reset()
+    sensor.set_pixformat(sensor.RGB565)
+    sensor.set_framesize(getattr(sensor, cfg["framesize"] if cfg else "QVGA"))
+    sensor.skip_frames(time=2000)
+except Exception as e:
+    fail("camera: %s" % e)
+clock = time.clock()
+
+if cfg and not ctx["error"]:
+    try:
+        model_file = cfg["model"]
+        ctx["model_file"] = model_file
+        try:
+            os.stat(model_file)
+        except OSError:
+            raise RuntimeError("model file %s not found on the card" % model_file)
+        sha = infer.file_sha256(model_file)
+        ctx["model_sha256"] = sha or cfg["model_sha256"]
+        if sha and cfg["model_sha256"] and sha != cfg["model_sha256"]:
+            raise RuntimeError("model file %s does not match config.json (sha256 %s..., expected %s...): "
+                               "redeploy" % (model_file, sha[:12], cfg["model_sha256"][:12]))
+        model = infer.Classifier(model_file, cfg["labels"], cfg["output"], cfg["positive_label"],
+                                 cfg["threshold"])
+        ctx["api"] = model.api
+        shape = model.input_shape()
+        size = cfg["input_size"]
+        if shape and (shape[0] != size or shape[1] != size):
+            raise RuntimeError("model input is %dx%d, config.json says %d" % (shape[0], shape[1], size))
+        if cfg["face_detection"]:
+            cascade = image.HaarCascade("frontalface", stages=cfg["haar_stages"])
+        d = cfg["door"]
+        gate = door.Door(d["k"], int(d["hold_s"] * 1000), cfg["threshold"], d["hysteresis"])
+    except Exception as e:
+        model = None
+        fail("cannot load the model: %s: %s" % (type(e).__name__, e))
+
+try:
+    lg = cfg["log"] if cfg else config.DEFAULTS["log"]
+    log = sdlog.Log(lg["dir"], lg["crops"], lg["every_n"], lg["low_confidence_band"],
+                    cfg["threshold"] if cfg else 0.5, lg["min_free_kb"], lg["max_rows"])
+    log.event(time.ticks_ms(), "boot maskgate %s%s" % (VERSION, " ERROR " + ctx["error"] if ctx["error"] else ""))
+except Exception as e:
+    log = None
+    print("maskgate: no SD log:", e)
+
+if gate is None:
+    gate = door.Door()  # only ever fed fail(): holds the door closed
+gc.collect()
+print("maskgate", VERSION, "api", ctx["api"], "heap free", gc.mem_free())
+
+frame_id = -1
+log_ms = 0.0
+camera_error = None
+last_print = time.ticks_ms()
+
+while True:
+    clock.tick()
+    t0 = time.ticks_us()
+    try:
+        img = sensor.snapshot()
+    except Exception as e:
+        img = None
+        camera_error = "camera: %s" % e
+    now = time.ticks_ms()
+    t1 = time.ticks_us()
+    frame_id += 1
+    ctx["img"] = img
+    box = None
+    prob = None
+    label = "error"
+    roi = None
+    t2 = t3 = t4 = t1
+
+    if model is None or img is None:
+        # Not configured (or no picture): door closed, red LED blinking, serial answering.
+        gate.fail(now)
+        drive_relay(False)
+        show(door.SIG_ERROR if (now // 250) % 2 else None)
+        status["frame"] = frame_id
+        status["door"] = gate.state
+        link.poll(ctx)
+        if time.ticks_diff(now, last_print) > 5000:
+            print("maskgate: ERROR:", ctx["error"] or camera_error)
+            last_print = now
+        time.sleep_ms(50)
+        continue
+
+    try:
+        if cascade is not None:
+            box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"])
+        t2 = time.ticks_us()
+        if box is None and cascade is not None:
+            label = "no_face"
+            t3 = t4 = t2
+        else:
+            w, h = img.width(), img.height()
+            roi = face.face_square(box, w, h, cfg["face_margin"]) if box else face.centre_square(w, h)
+            crop = face.to_input(img, roi, cfg["input_size"], image.AREA)
+            t3 = time.ticks_us()
+            prob, label = model.classify(crop)
+            del crop
+            t4 = time.ticks_us()
+        gate.update(now, prob)
+    except Exception as e:
+        gate.fail(now)
+        label = "error"
+        prob = None
+        print("maskgate: frame %d: %s: %s" % (frame_id, type(e).__name__, e))
+        if log:
+            log.event(now, "frame %d error %s: %s" % (frame_id, type(e).__name__, e))
+        gc.collect()
+
+    drive_relay(gate.state == door.OPEN)
+    show(gate.signal)
+    fps = clock.fps()
+    status["frame"] = frame_id
+    status["fps"] = fps
+    status["door"] = gate.state
+    status["prob"] = prob
+    status["label"] = label
+
+    t5 = time.ticks_us()
+    if log:
+        try:
+            crop_file = ""
+            if roi is not None and log.want_crop(prob):
+                crop_file = log.crop_path(frame_id)
+                img.save(crop_file, roi=roi, quality=cfg["log"]["jpeg_quality"])
+            stage_ms = (time.ticks_diff(t1, t0) / 1000, time.ticks_diff(t2, t1) / 1000,
+                        time.ticks_diff(t3, t2) / 1000, time.ticks_diff(t4, t3) / 1000, log_ms)
+            log.row(now, frame_id, box, prob, label, gate.state, stage_ms, fps, crop_file)
+        except Exception as e:
+            print("maskgate: SD log stopped:", e)
+            ctx["log_error"] = str(e)
+            log = None
+    log_ms = time.ticks_diff(time.ticks_us(), t5) / 1000
+
+    if box:
+        img.draw_rectangle(box, color=(0, 255, 0) if gate.state == door.OPEN else (255, 0, 0))
+    link.poll(ctx)
+    if time.ticks_diff(now, last_print) > 1000:
+        print("fps %.1f door %s %s %s" % (fps, gate.state, label, "" if prob is None else "%.2f" % prob))
+        last_print = now

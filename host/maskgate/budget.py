@@ -1,0 +1,171 @@
+"""What a .tflite costs on the OpenMV Cam H7: size, parameters, MACs, tflite-micro arena, heap
+budget, and the *estimated* Cortex-M7 latency.
+
+The arena is measured, not guessed: the model is loaded in the tflite-micro interpreter (the
+PyPI package, reference kernels) with ever smaller arenas until allocation fails. The board then
+needs a little more: CMSIS-NN scratch for the largest non-1x1 convolution, and OpenMV allocates
+align16(arena) + 512 bytes from the GC heap. Latency cannot be measured without the board, so it
+is MACs x cycles-per-MAC / 480 MHz with the range derived from MLPerf Tiny results (1.4-3.0,
+typical 2.0), always labelled as an estimate.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import numpy as np
+
+CLOCK_HZ = 480_000_000
+CYCLES_PER_MAC = {"low": 1.4, "typical": 2.0, "high": 3.0}
+MODEL_MAX_BYTES = 230 * 1024  # the paper: larger models do not load on the H7
+HEAP_BYTES = 260 * 1024  # MicroPython GC heap that must hold model + arena
+OPENMV_ARENA_OVERHEAD = 512
+
+
+def _schema():
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema
+
+
+def _opcode_names(schema) -> dict:
+    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _tensor_shape(tensor) -> tuple:
+    return tuple(int(tensor.Shape(i)) for i in range(tensor.ShapeLength()))
+
+
+def layer_costs(tflite_bytes: bytes) -> list[dict]:
+    """One entry per operator: name, output shape, MACs (conv, depthwise, fully connected;
+    pooling and element-wise ops are counted as 0 MACs, they are a small share here)."""
+    schema = _schema()
+    model = schema.Model.GetRootAsModel(tflite_bytes, 0)
+    names = _opcode_names(schema)
+    graph = model.Subgraphs(0)
+    rows = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        name = names.get(builtin, str(builtin))
+        out = _tensor_shape(graph.Tensors(op.Outputs(0)))
+        inputs = [_tensor_shape(graph.Tensors(op.Inputs(j))) if op.Inputs(j) >= 0 else () for j in range(op.InputsLength())]
+        macs, kernel = 0, None
+        if name == "CONV_2D":
+            cout, kh, kw, cin = inputs[1]
+            macs = int(np.prod(out[:-1])) * cout * kh * kw * cin
+            kernel = (kh, kw, cin)
+        elif name == "DEPTHWISE_CONV_2D":
+            _, kh, kw, cout = inputs[1]
+            macs = int(np.prod(out[:-1])) * cout * kh * kw
+        elif name == "FULLY_CONNECTED":
+            units, features = inputs[1]
+            macs = int(np.prod(out[:-1])) * units * features
+        rows.append({"op": name, "output": out, "macs": macs, "conv_kernel": kernel})
+    return rows
+
+
+def parameter_count(tflite_bytes: bytes) -> int:
+    """Elements of the constant tensors (weights and biases) of the model."""
+    schema = _schema()
+    model = schema.Model.GetRootAsModel(tflite_bytes, 0)
+    graph = model.Subgraphs(0)
+    total = 0
+    for i in range(graph.TensorsLength()):
+        tensor = graph.Tensors(i)
+        buffer = model.Buffers(tensor.Buffer())
+        if buffer is not None and (buffer.DataLength() > 0 or buffer.Size() > 0):
+            total += int(np.prod(_tensor_shape(tensor))) if tensor.ShapeLength() else 1
+    return total
+
+
+def arena_bytes(tflite_bytes: bytes, high: int = 4 * 1024 * 1024) -> int:
+    """Smallest tflite-micro arena that allocates, found by bisection (to 16 bytes)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    def fits(size: int) -> bool:
+        try:
+            runtime.Interpreter.from_bytes(tflite_bytes, arena_size=size)
+            return True
+        except RuntimeError:
+            return False
+
+    if not fits(high):
+        raise ValueError(f"model does not allocate even with a {high} byte arena")
+    low = 0
+    while high - low > 16:
+        mid = (low + high) // 2
+        if fits(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def board_arena_bytes(host_arena: int, costs: list[dict]) -> int:
+    """Host arena + CMSIS-NN scratch of the largest non-1x1 convolution (4 * align4(kh*kw*cin)),
+    allocated the OpenMV way: align16(arena) + 512."""
+    scratch = 0
+    for row in costs:
+        kernel = row["conv_kernel"]
+        if kernel and (kernel[0], kernel[1]) != (1, 1):
+            scratch = max(scratch, 4 * ((kernel[0] * kernel[1] * kernel[2] + 3) // 4 * 4))
+    needed = host_arena + scratch
+    return (needed + 15) // 16 * 16 + OPENMV_ARENA_OVERHEAD
+
+
+def estimate(macs: int) -> dict:
+    latency = {k: macs * c / CLOCK_HZ * 1000.0 for k, c in CYCLES_PER_MAC.items()}
+    return {
+        "kind": "estimate",
+        "basis": "MACs x cycles/MAC / 480 MHz; cycles/MAC for TFLM + CMSIS-NN on Cortex-M7 from MLPerf Tiny",
+        "clock_hz": CLOCK_HZ,
+        "cycles_per_mac": dict(CYCLES_PER_MAC),
+        "latency_ms": {k: round(v, 3) for k, v in latency.items()},
+        # fastest latency gives the highest fps
+        "fps": {k: round(1000.0 / v, 1) if v > 0 else None for k, v in latency.items()},
+    }
+
+
+def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, heap_bytes: int = HEAP_BYTES) -> dict:
+    """Everything `maskgate info` prints and manifest.json records about a .tflite."""
+    costs = layer_costs(tflite_bytes)
+    macs = sum(r["macs"] for r in costs)
+    arena = arena_bytes(tflite_bytes)
+    board_arena = board_arena_bytes(arena, costs)
+    total = len(tflite_bytes) + board_arena
+    return {
+        "sha256": hashlib.sha256(tflite_bytes).hexdigest(),
+        "bytes": len(tflite_bytes),
+        "gzip_bytes": len(gzip.compress(tflite_bytes, compresslevel=9, mtime=0)),
+        "params": parameter_count(tflite_bytes),
+        "macs": macs,
+        "arena_bytes": arena,
+        "arena_bytes_board": board_arena,
+        "budget": {
+            "model_max_bytes": model_max_bytes,
+            "heap_bytes": heap_bytes,
+            "model_plus_arena_bytes": total,
+            "ok": len(tflite_bytes) <= model_max_bytes and total <= heap_bytes,
+        },
+        "estimate": estimate(macs),
+        "layers": [{"op": r["op"], "output": list(r["output"]), "macs": r["macs"]} for r in costs],
+    }
+
+
+def budget_problems(figures: dict) -> list[str]:
+    """Why a model cannot go on the board (empty when it fits)."""
+    b = figures["budget"]
+    problems = []
+    if figures["bytes"] > b["model_max_bytes"]:
+        problems.append(
+            f"int8 model is {figures['bytes'] / 1024:.1f} KB, over the {b['model_max_bytes'] / 1024:.0f} KB limit"
+        )
+    if b["model_plus_arena_bytes"] > b["heap_bytes"]:
+        problems.append(
+            f"model + arena is {b['model_plus_arena_bytes'] / 1024:.1f} KB "
+            f"(model {figures['bytes'] / 1024:.1f} KB + board arena {figures['arena_bytes_board'] / 1024:.1f} KB), "
+            f"over the {b['heap_bytes'] / 1024:.0f} KB heap budget"
+        )
+    return problems

@@ -1,0 +1,4 @@
+"""CLI commands: board."""
+import click  # noqa: F401
+
+COMMANDS = []

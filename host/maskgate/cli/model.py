@@ -1,0 +1,176 @@
+"""CLI commands: train, quantize, info, evaluate, build."""
+import json
+from pathlib import Path
+
+import click
+
+from maskgate import budget, contract
+
+
+def _manifest_path(data: str) -> Path:
+    p = Path(data)
+    return p / "manifest.csv" if p.is_dir() else p
+
+
+def _parse_options(pairs) -> dict:
+    """key=value pairs -> dict with numbers and booleans parsed (for --arch-option)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not key=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+@click.command()
+@click.option("--data", required=True, help="Import folder (holding manifest.csv) or a manifest.csv from `maskgate data import`.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder to create.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Take [train] settings from a build config.")
+@click.option("--arch", help="Architecture name (see `maskgate info --archs`). Default: tinycnn.")
+@click.option("--arch-option", multiple=True, help="Architecture option key=value, e.g. width=0.5 (repeatable).")
+@click.option("--classes", type=click.Choice(["2", "3"]), help="2: mask / no_mask; 3: adds mask worn incorrectly.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--label-smoothing", type=float)
+@click.option("--max-train", type=int, help="Train on a seeded random subset of this many images.")
+@click.option("--no-augment", is_flag=True, help="Train on the plain contract inputs.")
+@click.option("--seed", type=int)
+def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, max_train, no_augment, seed):
+    """Train a model on the train split and keep the best checkpoint on the val split."""
+    from maskgate.config import load_config
+    from maskgate.train import TrainConfig, train as run_training
+
+    values = dict(load_config(config_file)["train"]) if config_file else {}
+    given = {"arch": arch, "num_classes": int(classes) if classes else None, "epochs": epochs, "batch_size": batch_size,
+             "label_smoothing": label_smoothing, "max_train": max_train, "seed": seed}
+    values.update({k: v for k, v in given.items() if v is not None})
+    if arch_option:
+        values["arch_options"] = {**values.get("arch_options", {}), **_parse_options(arch_option)}
+    if no_augment:
+        values["augment"] = False
+    run = run_training(_manifest_path(data), out_dir, TrainConfig.from_dict(values))
+    summary = json.loads((Path(run) / "config.json").read_text())
+    click.echo(f"best val accuracy {summary['best_val_accuracy'] * 100:.2f} % after {summary['epochs_run']} epochs "
+               f"({summary['seconds_per_epoch']} s/epoch); model in {run}/model.keras")
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", help="Manifest for calibration images (default: the one the run was trained on).")
+@click.option("--max-model-kb", default=230, show_default=True, type=float, help="Refuse int8 models larger than this.")
+@click.option("--heap-kb", default=260, show_default=True, type=float, help="Refuse when model + arena exceed this heap.")
+@click.option("--threshold", default=contract.THRESHOLD, show_default=True, type=float, help="Decision threshold on P(mask).")
+@click.option("--calibration-images", default=300, show_default=True, type=int)
+def quantize(run, data, max_model_kb, heap_kb, threshold, calibration_images):
+    """Full-integer int8 quantization of RUN/model.keras, gated on the board's budget.
+
+    Writes RUN/maskgate_int8.tflite, maskgate_float.tflite, labels.txt and manifest.json;
+    exits with code 4 (and writes nothing) when the model would not fit the board."""
+    from maskgate.optimize.quantize import quantize_run
+
+    manifest = quantize_run(run, _manifest_path(data) if data else None, int(max_model_kb * 1024), int(heap_kb * 1024),
+                            threshold, calibration_images)
+    _print_figures(manifest)
+    click.echo(f"wrote {run}/maskgate_int8.tflite and manifest.json")
+
+
+def _print_figures(f: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    e = f["estimate"]
+    table = Table(title="model figures", show_header=False)
+    rows = [
+        ("int8 size", f"{f['bytes'] / 1024:.1f} KB ({f['bytes']:,} B), gzip {f['gzip_bytes'] / 1024:.1f} KB"),
+        ("parameters", f"{f['params']:,}"),
+        ("MACs / inference", f"{f['macs']:,}"),
+        ("tflite-micro arena (host, exact)", f"{f['arena_bytes']:,} B"),
+        ("arena on the board", f"{f['arena_bytes_board']:,} B"),
+        ("model + board arena", f"{f['budget']['model_plus_arena_bytes'] / 1024:.1f} KB of {f['budget']['heap_bytes'] / 1024:.0f} KB"
+                                 + (" ok" if f["budget"]["ok"] else " OVER BUDGET")),
+        ("M7 latency (ESTIMATE)", f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms "
+                                  f"(typical {e['latency_ms']['typical']:.2f} ms at {e['cycles_per_mac']['typical']} cycles/MAC, 480 MHz)"),
+        ("M7 inferences/s (ESTIMATE)", f"{e['fps']['high']:.0f}–{e['fps']['low']:.0f}"),
+        ("sha256", f["sha256"]),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    Console().print(table)
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--layers", is_flag=True, help="Also list MACs per operator.")
+@click.option("--archs", is_flag=True, help="List the registered architectures and exit.")
+def info(model, as_json, layers, archs):
+    """Size, parameters, MACs, exact tflite-micro arena and estimated M7 latency of any .tflite."""
+    if archs:
+        from maskgate import nets
+
+        click.echo("\n".join(nets.names()))
+        return
+    if not model:
+        raise click.UsageError("give a MODEL.tflite (or --archs)")
+    figures = budget.model_figures(Path(model).read_bytes())
+    if as_json:
+        click.echo(json.dumps(figures if layers else {k: v for k, v in figures.items() if k != "layers"}, indent=2))
+        return
+    _print_figures(figures)
+    if layers:
+        for row in figures["layers"]:
+            click.echo(f"{row['op']:<20} {str(tuple(row['output'])):<20} {row['macs']:>10,}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True))
+@click.argument("data", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where plots and report.md go (default MODEL_DIR/eval).")
+@click.option("--micro-sample", default=200, show_default=True, help="Images also run through tflite-micro (0 to skip).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
+def evaluate(model, data, out_dir, micro_sample, as_json):
+    """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source.
+
+    MODEL is maskgate_int8.tflite or its folder. DATA is an import folder or manifest.csv
+    (optionally :train|:val|:test, default test) or a dataset folder in any known layout, which is
+    imported on the fly and evaluated whole."""
+    from maskgate.evaluate import evaluate as run_evaluation
+
+    model_path = Path(model)
+    out = Path(out_dir) if out_dir else (model_path if model_path.is_dir() else model_path.parent) / "eval"
+    result = run_evaluation(model_path, list(data), out, micro_sample=micro_sample)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for s in result["datasets"]:
+        click.echo(f"{s['name']:<40} {s['images']:>6} images  float {s['float']['accuracy'] * 100:6.2f} %  "
+                   f"int8 {s['int8']['accuracy'] * 100:6.2f} %  AUC {s['int8']['roc_auc'] or float('nan'):.4f}")
+    if "tflite_micro" in result:
+        m = result["tflite_micro"]
+        click.echo(f"tflite-micro vs LiteRT: {m['identical_outputs'] * 100:.1f} % identical outputs on {m['images']} images")
+    click.echo(f"report: {out / 'report.md'}")
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Build config (TOML). Default: configs/default.toml if present.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
+              help="Use datasets already here (a source folder or a folder of sources) instead of fetching.")
+@click.option("--out", "out_dir", default="runs/build", show_default=True, type=click.Path(file_okay=False))
+@click.option("--quick", is_flag=True, help="Subset and few epochs: minutes, to check the chain.")
+def build(config_file, data_dir, out_dir, quick):
+    """import -> train -> quantize -> evaluate, from one config file."""
+    from maskgate.build import build as run_build
+    from maskgate.config import load_config
+
+    if config_file is None and Path("configs/default.toml").exists():
+        config_file = "configs/default.toml"
+    summary = run_build(load_config(config_file), out_dir, data_dir, quick)
+    click.echo((Path(out_dir) / "build.md").read_text())
+    click.echo(f"model bundle: {summary['model_dir']}")
+
+
+COMMANDS = [train, quantize, info, evaluate, build]

@@ -1,0 +1,4 @@
+"""CLI commands: optimize."""
+import click  # noqa: F401
+
+COMMANDS = []

@@ -1,0 +1,59 @@
+"""Build configuration: a TOML file read into plain dicts with defaults filled in.
+
+Sections: [data] (what to import), [train] (maskgate.train.TrainConfig fields, with
+[train.arch_options] / [train.augment_options]), [quantize] (budget), [evaluate] (sources
+never trained on), and [quick], whose keys override [train] for `--quick`.
+"""
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+from maskgate.errors import DataError
+
+DEFAULTS = {
+    "name": "default",
+    "data": {
+        "sources": ["face-mask-12k"],
+        "fetch_to": "data/datasets",
+        "label_map": {},
+        "holdout_source": "",
+        "seed": 0,
+        "val_fraction": 0.1,
+        "test_fraction": 0.1,
+        "crop_faces": False,
+    },
+    "train": {},
+    "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},
+    "evaluate": {"sources": ["face-mask-chandrikadeb7"]},
+    "quick": {"max_train": 1500, "max_val": 400, "epochs": 3},
+}
+
+
+def _merge(base: dict, override: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key in out and isinstance(out[key], dict) and isinstance(value, dict) and key not in ("label_map",):
+            out[key] = _merge(out[key], value, f"{where}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path=None) -> dict:
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"config file {path} not found")
+        try:
+            values = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise DataError(f"{path}: not valid TOML: {e}") from e
+        unknown = sorted(set(values) - set(DEFAULTS))
+        if unknown:
+            raise DataError(f"{path}: unknown sections {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
+        config = _merge(config, values, "")
+        config["path"] = str(path)
+    return config

@@ -1,0 +1,267 @@
+"""Float vs int8, side by side: accuracy, per-class precision/recall/F1, confusion matrices,
+ROC AUC, per-source breakdown, plots and a Markdown report, plus a check that tflite-micro
+(the interpreter the board runs) agrees with LiteRT on the int8 outputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from maskgate import contract
+from maskgate.atomic import save_figure, write_json, write_text
+from maskgate.data.arrays import load_split
+from maskgate.errors import DataError
+from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, MANIFEST_FILE
+from maskgate.runtime import LiteModel, micro_raw
+
+
+# ---------------------------------------------------------------- metrics (plain numpy)
+def confusion(y_true, y_pred, n: int) -> np.ndarray:
+    m = np.zeros((n, n), dtype=np.int64)
+    np.add.at(m, (y_true, y_pred), 1)
+    return m
+
+
+def roc_curve(y_true_bin, score):
+    """False/true positive rates over all thresholds (descending score)."""
+    order = np.argsort(-score, kind="stable")
+    y = np.asarray(y_true_bin)[order]
+    s = np.asarray(score)[order]
+    distinct = np.where(np.diff(s))[0]
+    idx = np.r_[distinct, len(y) - 1]
+    tps = np.cumsum(y)[idx]
+    fps = (idx + 1) - tps
+    pos, neg = max(y.sum(), 1), max(len(y) - y.sum(), 1)
+    return np.r_[0.0, fps / neg], np.r_[0.0, tps / pos]
+
+
+def roc_auc(y_true_bin, score) -> float | None:
+    if len(np.unique(y_true_bin)) < 2:
+        return None
+    fpr, tpr = roc_curve(y_true_bin, score)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def decide(probs: np.ndarray, labels, threshold: float) -> np.ndarray:
+    """Class index per row: binary models use the contract threshold on P(positive label)."""
+    if len(labels) == 2:
+        positive = labels.index(contract.POSITIVE_LABEL)
+        return np.where(probs[:, positive] >= threshold, positive, 1 - positive)
+    return probs.argmax(axis=1)
+
+
+def metrics(y, probs, labels, threshold) -> dict:
+    pred = decide(probs, labels, threshold)
+    cm = confusion(y, pred, len(labels))
+    per_class = {}
+    for i, name in enumerate(labels):
+        tp = cm[i, i]
+        precision = tp / cm[:, i].sum() if cm[:, i].sum() else 0.0
+        recall = tp / cm[i].sum() if cm[i].sum() else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(cm[i].sum())}
+    positive = labels.index(contract.POSITIVE_LABEL)
+    return {
+        "images": int(len(y)),
+        "accuracy": float((pred == y).mean()) if len(y) else None,
+        "per_class": per_class,
+        "confusion": cm.tolist(),
+        "roc_auc": roc_auc((y == positive).astype(int), probs[:, positive]),
+    }
+
+
+# ---------------------------------------------------------------- data specs
+def resolve_data(spec: str, work_dir: Path):
+    """A DATA argument -> (name, manifest path, split).
+
+    `DIR/manifest.csv[:split]` or an import folder (`DIR` holding manifest.csv) uses that split
+    (default test); any other folder is a dataset in a known layout, imported on the fly and
+    evaluated whole (a source never trained on)."""
+    path, _, split = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    p = Path(path)
+    if p.is_file() and p.suffix == ".csv":
+        return p.parent.name + (f":{split or 'test'}"), p, split or "test"
+    if p.is_dir() and (p / "manifest.csv").exists():
+        return p.name + (f":{split or 'test'}"), p / "manifest.csv", split or "test"
+    if p.is_dir():
+        from maskgate.data.importer import import_sources
+
+        out = work_dir / f"imported-{p.resolve().name}"
+        manifest = out / "manifest.csv"
+        if not manifest.exists():
+            import_sources([str(p)], out, holdout_source=p.resolve().name)
+        return p.resolve().name, manifest, None
+    raise DataError(f"{spec}: not a manifest.csv, an import folder or a dataset folder")
+
+
+# ---------------------------------------------------------------- plots and report
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusions(section: dict, labels, path: Path):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, kind in zip(axes, ("float", "int8")):
+        cm = np.array(section[kind]["confusion"])
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center", color="black" if v < cm.max() / 2 else "white")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{kind}: {section[kind]['accuracy'] * 100:.2f} %")
+    fig.suptitle(section["name"])
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def plot_roc(curves: dict, path: Path, title: str):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for kind, (fpr, tpr, auc) in curves.items():
+        ax.plot(fpr, tpr, label=f"{kind} (AUC {auc:.4f})" if auc is not None else kind)
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _pct(v):
+    return "–" if v is None else f"{v * 100:.2f} %"
+
+
+def markdown_report(result: dict) -> str:
+    labels = result["labels"]
+    lines = [f"# Evaluation of `{result['model']}`", ""]
+    lines += [
+        f"int8 model {result['int8_bytes'] / 1024:.1f} KB, float model "
+        f"{(result['float_bytes'] or 0) / 1024:.1f} KB; threshold {result['threshold']} on P({contract.POSITIVE_LABEL}).",
+        "",
+        "| data | images | float acc | int8 acc | int8 − float | float AUC | int8 AUC |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in result["datasets"]:
+        f, q = s["float"], s["int8"]
+        diff = "–" if f["accuracy"] is None else f"{(q['accuracy'] - f['accuracy']) * 100:+.2f} pp"
+        auc = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+        lines.append(f"| {s['name']} | {s['images']} | {_pct(f['accuracy'])} | {_pct(q['accuracy'])} | {diff} | {auc(f['roc_auc'])} | {auc(q['roc_auc'])} |")
+    for s in result["datasets"]:
+        lines += ["", f"## {s['name']}", ""]
+        for kind in ("int8", "float"):
+            m = s[kind]
+            lines += [f"**{kind}** classification report", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            for name in labels:
+                c = m["per_class"][name]
+                lines.append(f"| {name} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |")
+            lines += ["", "confusion (rows true, columns predicted: " + ", ".join(labels) + ")", ""]
+            lines += ["| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+            for name, row in zip(labels, m["confusion"]):
+                lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+            lines.append("")
+        if len(s["per_source"]) > 1:
+            lines += ["per source:", "", "| source | images | float acc | int8 acc |", "|---|---|---|---|"]
+            for name, ps in s["per_source"].items():
+                lines.append(f"| {name} | {ps['images']} | {_pct(ps['float_accuracy'])} | {_pct(ps['int8_accuracy'])} |")
+            lines.append("")
+        lines += [f"![confusion]({s['confusion_png']})", f"![roc]({s['roc_png']})", ""]
+    micro = result.get("tflite_micro")
+    if micro:
+        lines += [
+            "## tflite-micro vs LiteRT",
+            "",
+            f"{micro['images']} images through tflite-micro (reference kernels, as on the board): "
+            f"{micro['identical_outputs'] * 100:.1f} % identical int8 outputs, max difference "
+            f"{micro['max_abs_diff']} (int8 steps), {micro['same_label'] * 100:.1f} % same label.",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the command
+def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200) -> dict:
+    """MODEL is a .tflite int8 file or a folder holding maskgate_int8.tflite (+ float + manifest)."""
+    model_path = Path(model_path)
+    bundle = model_path if model_path.is_dir() else model_path.parent
+    int8_path = model_path if model_path.is_file() else bundle / INT8_FILE
+    if not int8_path.exists():
+        raise DataError(f"no int8 model at {int8_path}")
+    manifest_path = bundle / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    labels = manifest.get("contract", {}).get("labels", list(contract.LABELS_BINARY))
+    threshold = manifest.get("contract", {}).get("threshold", contract.THRESHOLD)
+    float_path = bundle / (manifest.get("float_model_file") or FLOAT_FILE)
+    int8_bytes = int8_path.read_bytes()
+    models = {"int8": LiteModel(int8_bytes)}
+    if float_path.exists():
+        models["float"] = LiteModel(float_path.read_bytes())
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    result = {
+        "model": str(int8_path), "labels": labels, "threshold": threshold,
+        "int8_bytes": len(int8_bytes), "float_bytes": float_path.stat().st_size if float_path.exists() else None,
+        "datasets": [],
+    }
+    first_pixels = None
+    for spec in data_specs:
+        name, manifest_csv, split = resolve_data(spec, out_dir)
+        data = load_split(manifest_csv, split, labels)
+        if len(data["y"]) == 0:
+            raise DataError(f"{spec}: no images with labels {labels} in split {split or 'all'}")
+        first_pixels = data["x32"] if first_pixels is None else first_pixels
+        section = {"name": name, "images": int(len(data["y"])), "per_source": {}}
+        probs = {kind: m.probabilities(data["x32"]) for kind, m in models.items()}
+        if "float" not in probs:
+            probs["float"] = probs["int8"]  # no float model: report int8 in both columns
+        curves = {}
+        positive = labels.index(contract.POSITIVE_LABEL)
+        for kind, p in probs.items():
+            section[kind] = metrics(data["y"], p, labels, threshold)
+            fpr, tpr = roc_curve((data["y"] == positive).astype(int), p[:, positive])
+            curves[kind] = (fpr, tpr, section[kind]["roc_auc"])
+        sources = np.array([r["source"] for r in data["rows"]])
+        for src in sorted(set(sources)):
+            mask = sources == src
+            section["per_source"][src] = {
+                "images": int(mask.sum()),
+                **{f"{k}_accuracy": float((decide(p[mask], labels, threshold) == data["y"][mask]).mean()) for k, p in probs.items()},
+            }
+        slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        section["confusion_png"] = f"confusion-{slug}.png"
+        section["roc_png"] = f"roc-{slug}.png"
+        plot_confusions(section, labels, out_dir / section["confusion_png"])
+        plot_roc(curves, out_dir / section["roc_png"], name)
+        result["datasets"].append(section)
+
+    if micro_sample and first_pixels is not None and len(first_pixels):
+        sample = first_pixels[np.random.default_rng(0).choice(len(first_pixels), min(micro_sample, len(first_pixels)), replace=False)]
+        lite = models["int8"].raw(sample).reshape(len(sample), -1).astype(np.int32)
+        micro = micro_raw(int8_bytes, sample).reshape(len(sample), -1).astype(np.int32)
+        lite_p = models["int8"].dequantize(lite.astype(np.int8))
+        micro_p = models["int8"].dequantize(micro.astype(np.int8))
+        from maskgate.runtime import to_class_probabilities
+
+        result["tflite_micro"] = {
+            "images": int(len(sample)),
+            "identical_outputs": float((lite == micro).all(axis=1).mean()),
+            "max_abs_diff": int(np.abs(lite - micro).max()),
+            "same_label": float((decide(to_class_probabilities(lite_p), labels, threshold)
+                                 == decide(to_class_probabilities(micro_p), labels, threshold)).mean()),
+        }
+    write_text(out_dir / "report.md", markdown_report(result))
+    write_json(out_dir / "metrics.json", result)
+    return result

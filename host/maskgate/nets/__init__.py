@@ -1,0 +1,40 @@
+"""Architectures, one small file each, registered by name for `--arch`.
+
+Every builder takes (num_classes, **options) and returns a tf_keras Model whose input is a
+32 x 32 x 3 float tensor of pixel values in [0, 255] (the contract; scaling happens inside the
+model so the int8 export gets input scale 1.0 / zero point -128) and whose output is one sigmoid
+unit for two classes or a softmax over the labels otherwise.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+ARCHS: dict = {}
+
+
+def register(name: str):
+    def wrap(builder):
+        ARCHS[name] = builder
+        return builder
+
+    return wrap
+
+
+def _load_all() -> None:
+    # Import every module in this package so each registers itself.
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def names() -> list[str]:
+    _load_all()
+    return sorted(ARCHS)
+
+
+def build(arch: str, num_classes: int = 2, **options):
+    _load_all()
+    if arch not in ARCHS:
+        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
+    return ARCHS[arch](num_classes=num_classes, **options)

@@ -1,0 +1,150 @@
+"""Full-integer int8 post-training quantization, the budget gate, and the model bundle
+(model files + labels + manifest.json) that the firmware config is made from.
+
+The representative set always contains an all-black and an all-white picture, so the input
+tensor is calibrated on exactly [0, 255] and gets scale 1.0 / zero point -128: the int8 input
+is then `pixel - 128`, which is what OpenMV feeds an int8 model. The export is checked, not
+assumed: any other input quantization is refused.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+
+from maskgate import budget, contract
+from maskgate.atomic import write_bytes, write_json
+from maskgate.errors import BudgetError, DataError
+
+INT8_FILE = "maskgate_int8.tflite"
+FLOAT_FILE = "maskgate_float.tflite"
+MANIFEST_FILE = "manifest.json"
+LABELS_FILE = "labels.txt"
+
+
+def representative_pixels(x32: np.ndarray, count: int = 300, seed: int = 0) -> np.ndarray:
+    """A seeded sample of training inputs plus the two extremes that pin the input range."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(x32), size=min(count, len(x32)), replace=False)
+    shape = (1,) + x32.shape[1:]
+    return np.concatenate([np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8), x32[pick]])
+
+
+def _converter(model):
+    from maskgate.tfenv import tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model)
+
+
+def convert_float(model) -> bytes:
+    return _converter(model).convert()
+
+
+def convert_int8(model, rep_pixels: np.ndarray) -> bytes:
+    from maskgate.tfenv import tf
+
+    converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def representative():
+        for pixels in rep_pixels:
+            yield [contract.to_float_input(pixels[None])]
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    tflite = converter.convert()
+    check_input_contract(tflite)
+    return tflite
+
+
+def input_details(tflite_bytes: bytes) -> dict:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_content=tflite_bytes).get_input_details()[0]
+
+
+def check_input_contract(tflite_bytes: bytes) -> None:
+    """Refuse a model whose int8 input is not `pixel - 128` (OpenMV ignores the model's own
+    input quantization for int8 models and feeds p XOR 0x80)."""
+    details = input_details(tflite_bytes)
+    scale, zero_point = details["quantization"]
+    expected = (contract.INPUT_SIZE, contract.INPUT_SIZE, contract.CHANNELS)
+    if details["dtype"] != np.int8:
+        raise BudgetError(f"model input is {details['dtype'].__name__}, the OpenMV int8 path needs int8")
+    if tuple(details["shape"][1:]) != expected:
+        raise BudgetError(f"model input shape {tuple(details['shape'][1:])} is not the contract's {expected}")
+    if not (abs(scale - contract.INPUT_SCALE) < 1e-6 and zero_point == contract.INPUT_ZERO_POINT):
+        raise BudgetError(
+            f"model input quantization is scale {scale}, zero point {zero_point}; OpenMV feeds "
+            f"pixel - 128, which needs scale {contract.INPUT_SCALE}, zero point {contract.INPUT_ZERO_POINT}"
+        )
+
+
+def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, arch: str,
+                 training: dict | None = None, threshold: float = contract.THRESHOLD,
+                 model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int = budget.HEAP_BYTES) -> dict:
+    """Gate the int8 model on the budget, then write model(s), labels.txt and manifest.json.
+    Raises BudgetError (and writes nothing) when the model cannot go on the board."""
+    check_input_contract(int8_bytes)
+    figures = budget.model_figures(int8_bytes, model_max_bytes, heap_bytes)
+    problems = budget.budget_problems(figures)
+    if problems:
+        raise BudgetError("refusing to export: " + "; ".join(problems))
+    from maskgate import __version__
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "schema": 1,
+        "model_file": INT8_FILE,
+        "float_model_file": FLOAT_FILE if float_bytes is not None else None,
+        **{k: figures[k] for k in ("sha256", "bytes", "gzip_bytes", "params", "macs", "arena_bytes", "arena_bytes_board")},
+        "arch": arch,
+        "budget": figures["budget"],
+        "estimate": figures["estimate"],
+        "contract": contract.as_dict(labels, threshold),
+        "training": training or {},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "maskgate_version": __version__,
+    }
+    write_bytes(out_dir / INT8_FILE, int8_bytes)
+    if float_bytes is not None:
+        write_bytes(out_dir / FLOAT_FILE, float_bytes)
+    write_bytes(out_dir / LABELS_FILE, ("\n".join(labels) + "\n").encode())
+    write_json(out_dir / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def quantize_run(run_dir, data_manifest=None, model_max_bytes: int = budget.MODEL_MAX_BYTES,
+                 heap_bytes: int = budget.HEAP_BYTES, threshold: float = contract.THRESHOLD,
+                 calibration_images: int = 300) -> dict:
+    """RUN/model.keras -> RUN/maskgate_int8.tflite + maskgate_float.tflite + labels + manifest."""
+    from maskgate.data.arrays import load_split
+    from maskgate.tfenv import keras
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.keras").exists():
+        raise DataError(f"{run_dir} has no model.keras: train first (maskgate train --out {run_dir})")
+    config = json.loads((run_dir / "config.json").read_text())
+    train_cfg = config["train"]
+    labels = config["labels"]
+    data_manifest = data_manifest or config["data_manifest"]
+    model = keras.models.load_model(run_dir / "model.keras")
+    calib = load_split(data_manifest, "train", labels, limit=calibration_images, seed=train_cfg["seed"])
+    int8_bytes = convert_int8(model, representative_pixels(calib["x32"], calibration_images, train_cfg["seed"]))
+    float_bytes = convert_float(model)
+    training = {
+        "run": str(run_dir.resolve()),
+        "seed": train_cfg["seed"],
+        "epochs_run": config.get("epochs_run"),
+        "best_val_accuracy": config.get("best_val_accuracy"),
+        "data_manifest_sha256": config.get("data_manifest_sha256"),
+        "train_images": config.get("train_images"),
+        "calibration_images": int(len(calib["y"])) + 2,
+    }
+    return write_bundle(run_dir, int8_bytes, float_bytes, labels, train_cfg["arch"], training,
+                        threshold, model_max_bytes, heap_bytes)
