@@ -118,13 +118,19 @@ if cfg and not ctx["error"]:
         size = cfg["input_size"]
         if shape and (shape[0] != size or shape[1] != size):
             raise RuntimeError("model input is %dx%d, config.json says %d" % (shape[0], shape[1], size))
+    except Exception as e:
+        model = None
+        fail("cannot load the model: %s: %s" % (type(e).__name__, e))
+
+if model is not None:
+    try:
         if cfg["face_detection"]:
             cascade = image.HaarCascade("frontalface", stages=cfg["haar_stages"])
         d = cfg["door"]
         gate = door.Door(d["k"], int(d["hold_s"] * 1000), cfg["threshold"], d["hysteresis"])
     except Exception as e:
         model = None
-        fail("cannot load the model: %s: %s" % (type(e).__name__, e))
+        fail("cannot start the door logic: %s: %s" % (type(e).__name__, e))
 
 try:
     lg = cfg["log"] if cfg else config.DEFAULTS["log"]

@@ -143,6 +143,14 @@ def test_download_and_unpack(tmp_path, server):
     server.requests.clear()
     assert fetch(["demo"], to, cat, progress=False) == {"demo": to / "demo"}
     assert server.requests == []
+    # something else in the way: refused, not overwritten
+    (to / "other").mkdir()
+    (to / "other" / "x.txt").write_text("x")
+    cat2 = tmp_path / "cat2.toml"
+    cat2.write_text(cat.read_text().replace('name = "demo"', 'name = "other"'))
+    with pytest.raises(FetchError, match="remove it and run again"):
+        fetch(["other"], to, cat2, progress=False)
+    assert (to / "other" / "x.txt").exists()
 
 
 def test_tar_archive(tmp_path, server):

@@ -12,6 +12,7 @@ from maskgate.cli import main
 from maskgate.data.images import read_rgb
 from maskgate.data.importer import import_sources, run_import
 from maskgate.data.manifest import COLUMNS, read_manifest, write_manifest
+from maskgate.data.split import PRIORITY
 from maskgate.errors import DataError
 
 _seed = iter(range(10**6))
@@ -231,3 +232,14 @@ def test_real_chandrikadeb7_import(tmp_path, shared_datasets):
     assert 0.07 < splits["test"] / len(rows) < 0.13 and 0.07 < splits["val"] / len(rows) < 0.13
     assert groups_split_once(rows)
     assert all(r["width"] <= 320 and r["height"] <= 320 for r in rows)
+
+
+def test_real_12k_keeps_the_publisher_split_without_leaks(tmp_path, shared_datasets):
+    result = run_import([shared_datasets / "face-mask-12k"], tmp_path / "out", progress=False)
+    rows = read_manifest(result.manifest)
+    assert groups_split_once(rows)
+    # the publisher's Train holds copies of Validation/Test pictures: they are dropped or moved up
+    assert result.duplicates and result.moved[("train", "test")] > 0
+    assert all(PRIORITY[kept["split"]] >= PRIORITY[dropped["publisher_split"]] for dropped, kept in result.duplicates)
+    splits = Counter(r["split"] for r in rows)
+    assert splits["val"] >= 780 and splits["test"] >= 990 and splits["train"] > 9500

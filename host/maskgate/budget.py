@@ -80,26 +80,68 @@ def parameter_count(tflite_bytes: bytes) -> int:
     return total
 
 
+# tflite-micro (this PyPI build) can crash the whole process (SIGSEGV) on some arenas that are
+# too small: a failed temp allocation leaves it in a bad state (seen with MobileNet V1 at 32 KB).
+# So the probing runs in a child process, and a probe that kills the child counts as "too small".
+_ARENA_PROBE = r"""
+import sys
+from tflite_micro.python.tflite_micro import runtime
+model = open(sys.argv[1], "rb").read()
+for line in sys.stdin:
+    try:
+        runtime.Interpreter.from_bytes(model, arena_size=int(line))
+        print(1, flush=True)
+    except RuntimeError:
+        print(0, flush=True)
+"""
+
+
+class _ArenaProbe:
+    def __init__(self, model_path: str):
+        self.model_path, self.proc = model_path, None
+
+    def fits(self, size: int) -> bool:
+        import subprocess
+        import sys
+
+        if self.proc is None:
+            self.proc = subprocess.Popen([sys.executable, "-c", _ARENA_PROBE, self.model_path], text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc.stdin.write(f"{size}\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:  # crashed: only failing allocations do that
+            self.proc.wait()
+            self.proc = None
+            return False
+        return answer.strip() == "1"
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
 def arena_bytes(tflite_bytes: bytes, high: int = 4 * 1024 * 1024) -> int:
     """Smallest tflite-micro arena that allocates, found by bisection (to 16 bytes)."""
-    from tflite_micro.python.tflite_micro import runtime
+    import tempfile
 
-    def fits(size: int) -> bool:
+    with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
+        f.write(tflite_bytes)
+        f.flush()
+        probe = _ArenaProbe(f.name)
         try:
-            runtime.Interpreter.from_bytes(tflite_bytes, arena_size=size)
-            return True
-        except RuntimeError:
-            return False
-
-    if not fits(high):
-        raise ValueError(f"model does not allocate even with a {high} byte arena")
-    low = 0
-    while high - low > 16:
-        mid = (low + high) // 2
-        if fits(mid):
-            high = mid
-        else:
-            low = mid
+            if not probe.fits(high):
+                raise ValueError(f"model does not allocate even with a {high} byte arena")
+            low = 0
+            while high - low > 16:
+                mid = (low + high) // 2
+                if probe.fits(mid):
+                    high = mid
+                else:
+                    low = mid
+        finally:
+            probe.close()
     return high
 
 

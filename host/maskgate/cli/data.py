@@ -108,3 +108,76 @@ def _print_import_summary(result) -> None:
 
 
 COMMANDS = [data]
+
+
+# ---------------------------------------------------------------- face crops and synthetic masks
+# (issue 5; kept in one block: `data faces`, `data synth-masks`)
+
+
+@data.command("faces", context_settings={"show_default": True})
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="New dataset folder for the crops ([split/]label/NAME.jpg), faces.csv and faces-report.md.")
+@click.option("--label-map", metavar="FOLDER=LABEL,...", help="Extra or overriding class folder names (as for import).")
+@click.option("--several", type=click.Choice(["skip", "all"]), default="skip",
+              help="Pictures with several faces: skip them (listed), or crop every face.")
+@click.option("--max-side", type=int, default=256, help="Larger crops are shrunk to this many pixels.")
+def faces_(src, out_dir, label_map, several, max_side):
+    """Crop the faces of a dataset folder the way the camera does (Haar frontal face, margin, square).
+
+    SRC is any layout `maskgate data import` reads. Pictures with no face or with several
+    faces are listed in OUT/faces-report.md and OUT/faces.csv, not guessed. Import OUT like
+    any other dataset.
+
+    \b
+    Example:
+      maskgate data faces ../shared/datasets/face-mask-chandrikadeb7 --out data/chandrikadeb7-faces
+      maskgate data import data/chandrikadeb7-faces --out data/faces
+    """
+    from maskgate.data.faces import crop_faces
+    from maskgate.data.layouts import parse_label_map
+
+    result = crop_faces(src, out_dir, label_map=parse_label_map(label_map), several=several, max_side=max_side)
+    click.echo(f"{len(result.rows)} pictures: {result.count('cropped')} one face, {result.count('no_face')} no face, "
+               f"{result.count('several_faces')} several faces, {result.count('unreadable')} unreadable; "
+               f"{result.crops()} crops in {out_dir}")
+    click.echo(f"report: {Path(out_dir) / 'faces-report.md'}")
+
+
+@data.command("synth-masks", context_settings={"show_default": True})
+@click.option("--data", "data_", required=True,
+              help="Import folder (holding manifest.csv) or manifest.csv whose no_mask faces get masks.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="New folder: mask/ and incorrect/ pictures, manifest.csv (input + synthetic rows), synth.csv, report.")
+@click.option("--incorrect/--no-incorrect", default=False,
+              help="Also draw one mask per face worn incorrectly (below the nose or on the chin), label 'incorrect'.")
+@click.option("--seed", type=int, default=0, help="Same seed, same pictures.")
+@click.option("--limit", type=int, help="Draw on a seeded subset of this many faces.")
+@click.option("--per-face", type=int, default=1, help="Correctly worn masks per face.")
+@click.option("--style", "styles", multiple=True, type=click.Choice(["surgical", "kn95", "n95", "cloth"]),
+              help="Mask styles to draw (repeatable). Default: all.")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
+              help="Only faces of these splits (repeatable). Default: all; a face's pictures keep its split.")
+@click.option("--source", "sources", multiple=True, help="Only faces of these sources (repeatable).")
+@click.option("--name", default="synth-masks", help="Source name of the synthetic rows.")
+def synth_masks_(data_, out_dir, incorrect, seed, limit, per_face, styles, splits, sources, name):
+    """Draw masks (surgical, KN95, N95, cloth) on the bare faces of a dataset, as a new source.
+
+    Each picture stays in the group and split of the face it was drawn on, so no split leaks.
+    Train on OUT/manifest.csv (the input rows plus the new ones); with --incorrect, train
+    with --classes 3.
+
+    \b
+    Example:
+      maskgate data synth-masks --data data/masks --out data/masks-synth --incorrect --limit 2000
+      maskgate train --data data/masks-synth --classes 3 --out runs/three
+    """
+    from maskgate.data.manifest import SPLITS
+    from maskgate.data.mask_render import STYLES
+    from maskgate.data.synth_masks import synth_masks
+
+    p = Path(data_)
+    manifest = p / "manifest.csv" if p.is_dir() else p
+    out = synth_masks(manifest, out_dir, incorrect=incorrect, seed=seed, limit=limit, splits=splits or SPLITS,
+                      sources=sources or None, styles=styles or STYLES, per_face=per_face, source_name=name)
+    click.echo(f"manifest: {out}\nreport:   {Path(out_dir) / 'synth-report.md'}")

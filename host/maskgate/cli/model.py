@@ -173,4 +173,15 @@ def build(config_file, data_dir, out_dir, quick):
     click.echo(f"model bundle: {summary['model_dir']}")
 
 
-COMMANDS = [train, quantize, info, evaluate, build]
+@click.command()
+@click.argument("build_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--to", "to_dir", default="models", show_default=True, type=click.Path(file_okay=False))
+@click.option("--command", "command_text", help="The command that produced BUILD_DIR, quoted in the report.")
+def ship(build_dir, to_dir, command_text):
+    """Copy a build's model bundle and plots into TO and write TO/report.md (targets, paper tables)."""
+    from maskgate.ship import ship as run_ship
+
+    click.echo(f"wrote {run_ship(build_dir, to_dir, command_text)}")
+
+
+COMMANDS = [train, quantize, info, evaluate, build, ship]

@@ -1,0 +1,126 @@
+"""`maskgate ship BUILD --to models/`: copy a build's model bundle and plots into the folder that
+ships, and write its report: the targets table filled from measured figures, the paper's Tables
+2, 4 and 5 in the same form, and the comparison with the paper's models."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from maskgate.atomic import write_text
+from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, LABELS_FILE, MANIFEST_FILE
+
+# The seed paper's Table 2 (Mohan et al. 2021): their own held-out OpenMV test set, not ours.
+PAPER_TABLE2 = [
+    ("SqueezeNet", 8.0 * 1024, 98.50, 780.0, 98.53),
+    ("Modified SqueezeNet", 3.8 * 1024, 98.93, 386.0, 98.99),
+    ("Paper's tiny CNN", 1.5 * 1024, 99.81, 138.0, 99.83),
+]
+
+# (figure, paper, target, how to read the measured value, pass test)
+TARGETS = [
+    (".tflite file (int8)", "138 KB", "≤ 64 KB", lambda m, a: f"{m['bytes'] / 1024:.1f} KB", lambda m, a: m["bytes"] <= 64 * 1024),
+    ("MACs per inference", "—", "≤ 3 M", lambda m, a: f"{m['macs'] / 1e6:.2f} M", lambda m, a: m["macs"] <= 3_000_000),
+    ("model + tflite-micro arena (board)", "< 230 KB", "≤ 100 KB",
+     lambda m, a: f"{(m['bytes'] + m['arena_bytes_board']) / 1024:.1f} KB",
+     lambda m, a: m["bytes"] + m["arena_bytes_board"] <= 100 * 1024),
+    ("accuracy, face-mask-12k Test (int8)", "99.83 % (their own test set)", "≥ 99.5 %",
+     lambda m, a: f"{a['test']['int8'] * 100:.2f} %", lambda m, a: a["test"]["int8"] >= 0.995),
+    ("accuracy, all of face-mask-chandrikadeb7, never seen (int8)", "—", "≥ 97 %",
+     lambda m, a: f"{a['unseen']['int8'] * 100:.2f} %", lambda m, a: a["unseen"]["int8"] >= 0.97),
+    ("int8 minus float accuracy (12K Test / unseen)", "+0.02 pp", "≥ −0.2 pp",
+     lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp" for k in ("test", "unseen")),
+     lambda m, a: all(a[k]["int8"] - a[k]["float"] >= -0.002 for k in ("test", "unseen"))),
+]
+
+
+def _class_table(section: dict, kind: str, labels) -> list[str]:
+    m = section[kind]
+    lines = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name in labels:
+        c = m["per_class"][name]
+        lines.append(f"| {name} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |")
+    lines += ["", "| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in zip(labels, m["confusion"])]
+    return lines
+
+
+def ship(build_dir, to_dir, command: str | None = None) -> Path:
+    build_dir, to_dir = Path(build_dir), Path(to_dir)
+    summary = json.loads((build_dir / "build.json").read_text())
+    run, evaluation = build_dir / "run", build_dir / "eval"
+    manifest = json.loads((run / MANIFEST_FILE).read_text())
+    result = json.loads((evaluation / "metrics.json").read_text())
+    labels = result["labels"]
+    to_dir.mkdir(parents=True, exist_ok=True)
+    for name in (INT8_FILE, FLOAT_FILE, LABELS_FILE, MANIFEST_FILE):
+        shutil.copy2(run / name, to_dir / name)
+    shutil.copy2(run / "curves.png", to_dir / "curves.png")
+    sections = result["datasets"]
+    test = next(s for s in sections if s["name"].endswith(":test"))
+    unseen = next((s for s in sections if not s["name"].endswith(":test")), None)
+    for s in (test, unseen):
+        if s:
+            shutil.copy2(evaluation / s["confusion_png"], to_dir / s["confusion_png"])
+            shutil.copy2(evaluation / s["roc_png"], to_dir / s["roc_png"])
+    acc = {"test": {k: test[k]["accuracy"] for k in ("float", "int8")}}
+    if unseen:
+        acc["unseen"] = {k: unseen[k]["accuracy"] for k in ("float", "int8")}
+
+    e = manifest["estimate"]
+    lines = [
+        "# maskgate shipped model",
+        "",
+        f"`{INT8_FILE}` — architecture `{manifest['arch']}`, {manifest['params']:,} parameters, sha256 `{manifest['sha256']}`.",
+        f"Built with `{command or summary['config']}` in {summary['timings']['total_s'] / 60:.1f} min wall time on 2 CPU cores "
+        f"({', '.join(f'{k} {v:.0f} s' for k, v in summary['timings'].items() if k != 'total_s')}).",
+        "Trained and selected on face-mask-12k Train/Validation only (leak-free regrouped split, see the import report); "
+        "face-mask-chandrikadeb7 was never used for training or selection.",
+        "",
+        "## Targets",
+        "",
+        "| figure | paper | target | measured | met |",
+        "|---|---|---|---|---|",
+    ]
+    for figure, paper, target, measured, ok in TARGETS:
+        try:
+            lines.append(f"| {figure} | {paper} | {target} | {measured(manifest, acc)} | {'yes' if ok(manifest, acc) else '**no**'} |")
+        except KeyError:  # no unseen source was evaluated
+            continue
+    lines += [
+        "",
+        f"Estimated on-device latency (an **estimate**: {manifest['macs']:,} MACs × {e['cycles_per_mac']['low']}–"
+        f"{e['cycles_per_mac']['high']} cycles/MAC at 480 MHz): {e['latency_ms']['low']:.1f}–{e['latency_ms']['high']:.1f} ms, "
+        f"typical {e['latency_ms']['typical']:.1f} ms ({e['fps']['high']:.0f}–{e['fps']['low']:.0f} inferences/s). "
+        f"Arena: {manifest['arena_bytes']:,} B measured in tflite-micro, {manifest['arena_bytes_board']:,} B on the board "
+        f"(+ CMSIS-NN scratch, align16 + 512). gzip size {manifest['gzip_bytes'] / 1024:.1f} KB.",
+        "",
+        "## Size and accuracy (the form of the paper's Table 2)",
+        "",
+        "| model | float32 size | float32 test acc. | int8 size | int8 test acc. | test set |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, fsize, facc, qsize, qacc in PAPER_TABLE2:
+        lines.append(f"| {name} (paper) | {fsize / 1024:.1f} MB | {facc:.2f} % | {qsize:.0f} KB | {qacc:.2f} % | their OpenMV set (594 images) |")
+    float_kb = (run / FLOAT_FILE).stat().st_size / 1024
+    for s in (test, unseen):
+        if s:
+            lines.append(f"| **maskgate** | {float_kb:.0f} KB | {s['float']['accuracy'] * 100:.2f} % | {manifest['bytes'] / 1024:.1f} KB | "
+                         f"{s['int8']['accuracy'] * 100:.2f} % | {s['name']} ({s['images']} images) |")
+    lines += ["", "Their test set is not ours: the paper's figures are on its own 594 OpenMV camera images.", ""]
+    for title, kind in (("int8 classification report (the form of the paper's Table 4)", "int8"),
+                        ("float32 classification report (the form of the paper's Table 5)", "float")):
+        lines += [f"## {title}", ""]
+        for s in (test, unseen):
+            if s:
+                lines += [f"**{s['name']}** ({s['images']} images, accuracy {s[kind]['accuracy'] * 100:.2f} %, "
+                          f"ROC AUC {s[kind]['roc_auc']:.4f})", ""] + _class_table(s, kind, labels) + [""]
+    micro = result.get("tflite_micro")
+    if micro:
+        lines += [f"tflite-micro (the board's interpreter, reference kernels) agrees with LiteRT on "
+                  f"{micro['identical_outputs'] * 100:.1f} % of {micro['images']} int8 outputs.", ""]
+    lines += ["## Plots", "", "![training curves](curves.png)", ""]
+    for s in (test, unseen):
+        if s:
+            lines += [f"![confusion {s['name']}]({s['confusion_png']}) ![ROC {s['name']}]({s['roc_png']})", ""]
+    return write_text(to_dir / "report.md", "\n".join(lines) + "\n")

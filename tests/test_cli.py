@@ -1,0 +1,54 @@
+"""Every command answers --help, and errors map to the documented exit codes."""
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from maskgate.cli import main
+
+
+def _all_commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,)
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [()] + list(_all_commands(main)), ids=lambda p: " ".join(p) or "maskgate")
+def test_help_on_every_command(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-c", "from maskgate.cli import run; run()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_quantize_over_budget_exits_4_and_says_why(tiny_bundle, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_bundle, run)
+    (run / "manifest.json").unlink()
+    result = _run("quantize", str(run), "--max-model-kb", "1")
+    assert result.returncode == 4, result.stderr
+    assert "refusing to export" in result.stderr and "KB limit" in result.stderr
+    assert not (run / "manifest.json").exists()
+
+
+def test_info_prints_figures_as_json(tiny_bundle):
+    import json
+
+    result = _run("info", str(tiny_bundle / "maskgate_int8.tflite"), "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["macs"] > 0 and figures["arena_bytes"] > 0 and figures["estimate"]["kind"] == "estimate"
+
+
+def test_train_on_missing_data_is_a_data_error(tmp_path):
+    result = _run("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"))
+    assert result.returncode in (2, 3), result.stderr

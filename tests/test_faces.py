@@ -1,0 +1,184 @@
+"""Face crops on the host: the Haar detector the camera runs finds a real face where it was
+put, crops it the contract's way, and reports pictures with no face or several faces instead
+of guessing. Its settings are the firmware's and the virtual board's."""
+import csv
+import importlib.util
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from maskgate import contract
+from maskgate.data import faces
+from maskgate.errors import DataError
+
+from conftest import ROOT
+
+
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / float(aw * ah + bw * bh - inter)
+
+
+def _scene(face_rgb, box, positions, size=(480, 360), scale=2):
+    """A wide grey scene with the face picture pasted (scaled) at each (x, y); returns the scene
+    and the face boxes where they must be found."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width]
+    scene = np.dstack([90 + 40 * xx / width, 100 + 30 * yy / height, 110 + 0 * xx]).astype(np.uint8)
+    big = cv2.resize(face_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    expected = []
+    for x, y in positions:
+        scene[y:y + big.shape[0], x:x + big.shape[1]] = big
+        expected.append((x + scale * box[0], y + scale * box[1], scale * box[2], scale * box[3]))
+    return scene, expected
+
+
+def _save(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def test_face_found_where_it_was_put_and_cropped_within_tolerance(known_face, tmp_path):
+    rgb, box = known_face
+    scene, (expected,) = _scene(rgb, box, [(150, 60)])
+    found = faces.find_faces(scene)
+    assert len(found) == 1
+    assert _iou(found[0], expected) >= 0.6, (found[0], expected)
+
+    _save(tmp_path / "src" / "without_mask" / "scene.jpg", scene)
+    result = faces.crop_faces(tmp_path / "src", tmp_path / "out", progress=False)
+    (row,) = result.rows
+    assert row["status"] == "cropped" and row["faces"] == 1
+    square = tuple(int(v) for v in row["square"].split(","))
+    height, width = scene.shape[:2]
+    assert square == contract.face_square(found[0], width, height)
+    # the crop is the expected face grown by the margin, give or take one pyramid step
+    ex, ey, ew, eh = expected
+    sx, sy, side, _ = square
+    assert sx <= ex + ew / 2 <= sx + side and sy <= ey + eh / 2 <= sy + side
+    grown = ew * (1 + 2 * contract.FACE_MARGIN)
+    assert 0.75 * grown <= side <= 1.25 * grown
+    assert abs((sx + side / 2) - (ex + ew / 2)) <= 0.15 * ew and abs((sy + side / 2) - (ey + eh / 2)) <= 0.15 * eh
+    crop = cv2.imread(row["crop"])
+    assert crop.shape[0] == crop.shape[1] == min(side, 256)
+    assert row["crop"].startswith(str((tmp_path / "out" / "no_mask").absolute()))
+    # the folder of crops is a dataset the importer reads
+    from maskgate.data.layouts import detect_layout
+
+    layout = detect_layout(tmp_path / "out")
+    assert layout.name == "class-folders" and [e.label for e in layout.entries] == ["no_mask"]
+
+
+def test_pictures_without_a_face_are_reported_not_guessed(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (0, 0), 1.5)
+    flat = np.full((200, 200, 3), (120, 160, 200), np.uint8)
+    _save(tmp_path / "src" / "with_mask" / "noise.jpg", noise)
+    _save(tmp_path / "src" / "without_mask" / "flat.jpg", flat)
+    (tmp_path / "src" / "without_mask" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+
+    result = faces.crop_faces(tmp_path / "src", tmp_path / "out", progress=False)
+    status = {r["path"].rsplit("/", 1)[-1]: r["status"] for r in result.rows}
+    assert status == {"noise.jpg": "no_face", "flat.jpg": "no_face", "broken.jpg": "unreadable"}
+    assert result.crops() == 0
+    assert not list((tmp_path / "out").rglob("*.jpg"))
+    report = (tmp_path / "out" / "faces-report.md").read_text()
+    assert "## No face found: 2" in report and "noise.jpg" in report and "flat.jpg" in report
+    with open(tmp_path / "out" / "faces.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["status"] for r in rows} == {"no_face", "unreadable"} and all(r["crop"] == "" for r in rows)
+
+
+def test_several_faces_are_reported_and_cropped_only_when_asked(known_face, tmp_path):
+    rgb, box = known_face
+    scene, expected = _scene(rgb, box, [(20, 40), (260, 90)], size=(520, 360), scale=2)
+    _save(tmp_path / "src" / "without_mask" / "two.jpg", scene)
+
+    skipped = faces.crop_faces(tmp_path / "src", tmp_path / "skip", progress=False)
+    (row,) = skipped.rows
+    assert row["status"] == "several_faces" and row["faces"] == 2 and row["crop"] == ""
+    boxes = [tuple(int(v) for v in b.split(",")) for b in row["boxes"].split(";")]
+    for want in expected:
+        assert max(_iou(want, got) for got in boxes) >= 0.6
+    assert "## Several faces found: 1" in (tmp_path / "skip" / "faces-report.md").read_text()
+
+    every = faces.crop_faces(tmp_path / "src", tmp_path / "all", several="all", progress=False)
+    assert every.crops() == 2
+    assert len(list((tmp_path / "all" / "no_mask").glob("*.jpg"))) == 2
+
+
+def test_publisher_split_is_kept_in_the_crop_folder(known_face, tmp_path):
+    rgb, box = known_face
+    scene, _ = _scene(rgb, box, [(100, 50)])
+    _save(tmp_path / "src" / "Test" / "WithoutMask" / "a.jpg", scene)
+    _save(tmp_path / "src" / "Train" / "WithoutMask" / "b.jpg", scene)
+    faces.crop_faces(tmp_path / "src", tmp_path / "out", progress=False)
+    from maskgate.data.layouts import detect_layout
+
+    layout = detect_layout(tmp_path / "out")
+    assert layout.name == "kaggle-12k"
+    assert sorted((e.split, e.label) for e in layout.entries) == [("test", "no_mask"), ("train", "no_mask")]
+
+
+def test_crops_refuse_to_go_inside_the_source(tmp_path):
+    _save(tmp_path / "src" / "with_mask" / "a.jpg", np.zeros((50, 50, 3), np.uint8))
+    with pytest.raises(DataError, match="outside the source"):
+        faces.crop_faces(tmp_path / "src", tmp_path / "src" / "crops", progress=False)
+
+
+def test_eye_pair_of_a_real_face_sits_in_the_upper_face(known_face):
+    rgb, box = known_face
+    pair = faces.eye_pair(faces.find_eyes(rgb, box), box)
+    assert pair is not None
+    (lx, ly), (rx, ry) = pair
+    x, y, w, h = box
+    assert x <= lx < x + w / 2 < rx <= x + w
+    assert y + 0.15 * h <= ly <= y + 0.6 * h and y + 0.15 * h <= ry <= y + 0.6 * h
+
+
+def test_detector_settings_are_the_firmware_defaults():
+    from maskgate_tools.firmware import module
+
+    defaults = module("config").DEFAULTS
+    assert faces.OPENMV_SCALE_FACTOR == faces.SCALE_FACTOR == defaults["haar_scale_factor"]
+    assert faces.OPENMV_THRESHOLD == defaults["haar_threshold"]
+    assert faces.OPENMV_STAGES == defaults["haar_stages"]
+    assert faces.MIN_NEIGHBORS == faces.neighbours_for(defaults["haar_threshold"])
+
+
+def test_host_and_virtual_board_find_the_same_faces(known_face):
+    path = ROOT / "tools" / "virtualboard" / "image.py"
+    if not path.exists():
+        pytest.skip("no virtual board image module")
+    spec = importlib.util.spec_from_file_location("maskgate_test_vb_image", path)
+    image = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(image)
+    from maskgate_tools.firmware import module
+
+    defaults = module("config").DEFAULTS
+    rgb, box = known_face
+    scene, _ = _scene(rgb, box, [(30, 30), (250, 100)], size=(480, 360), scale=1)
+    grey = image.luma(scene)
+    board = image.HaarCascade("frontalface", stages=defaults["haar_stages"]).detect(
+        grey, defaults["haar_threshold"], defaults["haar_scale_factor"])
+    assert sorted(board) == sorted(faces.find_faces(grey))
+    assert len(board) == 2
+
+
+def test_cli_data_faces(known_face, tmp_path):
+    from maskgate.cli import main
+
+    rgb, box = known_face
+    scene, _ = _scene(rgb, box, [(100, 50)])
+    _save(tmp_path / "src" / "without_mask" / "a.jpg", scene)
+    _save(tmp_path / "src" / "with_mask" / "b.jpg", np.full((64, 64, 3), 128, np.uint8))
+    result = CliRunner().invoke(main, ["data", "faces", str(tmp_path / "src"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "1 one face, 1 no face" in result.output
+    assert (tmp_path / "out" / "faces-report.md").exists()

@@ -1,0 +1,127 @@
+"""config.json for the camera, made from the model's manifest.
+
+The model facts (file, sha256, labels, output kind, threshold, input size, face margin) come
+from manifest.json; the door and log settings start from the firmware's own defaults
+(firmware/config.py DEFAULTS) and can be overridden. The result is checked with the
+firmware's own validator, so a config the host writes is one the board accepts.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+from maskgate import contract
+from maskgate.errors import DataError
+
+from . import firmware
+
+MANIFEST_FILE = "manifest.json"
+CONFIG_FILE = "config.json"
+
+
+def _set_dotted(cfg: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    node = cfg
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise DataError(f"config override {dotted}: {key} is not a group")
+    node[keys[-1]] = value
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if "." in key:
+            _set_dotted(base, key, value)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def make_config(manifest: dict, **overrides) -> dict:
+    """The firmware's config.json (as a dict) for the model described by `manifest`.
+
+    overrides: top-level keys, groups merged key by key (door={"k": 2}), or dotted keys
+    (**{"door.hold_s": 1.0}). Raises DataError when the result would not pass the
+    firmware's validation."""
+    fw_config = firmware.module("config")
+    try:
+        c = manifest["contract"]
+        size = c["input_size"]
+        if isinstance(size, (list, tuple)):
+            if len(size) != 2 or size[0] != size[1]:
+                raise DataError(f"manifest input_size {size} is not square; the firmware crops squares")
+            size = size[0]
+        cfg = {
+            "schema": fw_config.SCHEMA,
+            "model": manifest["model_file"],
+            "model_sha256": manifest.get("sha256"),
+            "labels": list(c["labels"]),
+            "output": c["output"],
+            "positive_label": c["positive_label"],
+            "threshold": float(c["threshold"]),
+            "input_size": int(size),
+            "face_margin": float(c["crop"]["face_margin"]),
+        }
+        for key, value in fw_config.DEFAULTS.items():
+            cfg.setdefault(key, copy.deepcopy(value))
+    except KeyError as e:
+        raise DataError(f"manifest lacks {e}: not a maskgate model manifest") from e
+    _merge(cfg, overrides)
+    try:
+        return fw_config.validate(cfg)
+    except fw_config.ConfigError as e:
+        raise DataError(str(e)) from e
+
+
+def sha256_file(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _output_count(model_bytes: bytes) -> int:
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_content=model_bytes).get_output_details()[0]
+    return int(details["shape"][-1])
+
+
+def manifest_for_model(model_path) -> dict:
+    """The manifest that describes `model_path`: manifest.json beside it when that names
+    this file, else a minimal one from the file itself and the contract's defaults."""
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise DataError(f"model {model_path} not found")
+    beside = model_path.parent / MANIFEST_FILE
+    if beside.is_file():
+        manifest = json.loads(beside.read_text())
+        if manifest.get("model_file") == model_path.name:
+            return manifest
+    data = model_path.read_bytes()
+    try:
+        outputs = _output_count(data)
+    except Exception as e:
+        raise DataError(f"{model_path} is not a TFLite model LiteRT can load: {e}") from e
+    labels = contract.labels_for(2 if outputs == 1 else outputs)
+    return {
+        "schema": 1,
+        "model_file": model_path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "contract": contract.as_dict(labels),
+    }
+
+
+def card_files(model_path, manifest: dict | None = None, firmware_dir=None, **overrides) -> dict[str, bytes]:
+    """Everything that goes on the card, name -> bytes: the firmware .py files, the model
+    (under the manifest's model_file name) and config.json."""
+    model_path = Path(model_path)
+    manifest = manifest if manifest is not None else manifest_for_model(model_path)
+    cfg = make_config(manifest, **overrides)
+    out = {p.name: p.read_bytes() for p in firmware.files(firmware_dir or firmware.FIRMWARE_DIR)}
+    out[cfg["model"]] = model_path.read_bytes()
+    out[CONFIG_FILE] = (json.dumps(cfg, indent=2) + "\n").encode()
+    return out

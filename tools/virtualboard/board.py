@@ -1,0 +1,339 @@
+"""The virtual board: runs the unmodified firmware/main.py on the PC.
+
+The firmware is executed from a folder acting as the SD card, with OpenMV stand-ins for the
+modules it imports (sensor, image, ml, tf, pyb, machine, time, os, gc, omv, micropython,
+sys). Nothing is installed into sys.modules: the firmware gets its own `__import__`, `open`
+and `print`, so the PC's `time`, `os` and friends are untouched and several boards can live
+in one process. Imports the camera does not have fail, as they would there.
+
+    board = VirtualBoard("frames/", clock="virtual", fps=10)
+    board.install("models/maskgate_int8.tflite", **{"door.hold_s": 1.0})
+    result = board.run()                 # until the frames run out
+    board.decisions()                    # the SD log rows, typed
+    board.door_events()                  # [(time_ms, "open" | "closed"), ...] from the relay pin
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+import csv
+import io
+import json
+import tempfile
+import threading
+import traceback
+import types
+from dataclasses import dataclass, field
+
+from maskgate import budget
+from maskgate.errors import BoardError
+
+from .. import board_config, firmware
+from . import image as image_mod
+from .card import Card, OsModule
+from .clock import Clock, TimeModule
+from .frames import EndOfFrames, open_source
+from .ml import Heap, MlModule, TfModule
+from .pyb import BoardReset, MachineModule, PybModule, Recorder
+from .sensor import SensorModule
+from .system import GcModule, MicropythonModule, OmvModule, SysModule
+from .vcp import MemoryPort, PtyPort
+
+# Standard modules the camera has too (MicroPython names them without the u since 1.20).
+STDLIB = {"json", "struct", "binascii", "hashlib", "math", "errno", "io", "collections", "re",
+          "random", "array", "select", "heapq", "cmath"}
+ALIASES = {"u" + name: name for name in STDLIB | {"os", "time", "sys"}}
+FIRMWARE_VERSIONS = {"ml": "4.5.9", "tf": "4.5.5"}
+
+
+@dataclass
+class Inference:
+    frame: int
+    tensor: object  # the model's input tensor (numpy, e.g. 32x32x3 int8)
+    outputs: list  # dequantized outputs, one array per output tensor
+
+
+@dataclass
+class RunResult:
+    frames: int  # frames delivered by the camera
+    ended: str  # "frames" (source ran dry or stop()), "reset", "exit", "crash"
+    crash: str | None = None  # the traceback when the firmware died
+    console: list = field(default_factory=list)
+
+
+def _typed_row(row: dict) -> dict:
+    def num(text, kind=float):
+        return kind(text) if text not in ("", None) else None
+
+    face = None
+    if row.get("face_w"):
+        face = tuple(int(row[k]) for k in ("face_x", "face_y", "face_w", "face_h"))
+    return {
+        "time_ms": int(row["time_ms"]), "frame": int(row["frame"]), "face": face,
+        "prob": num(row["prob"]), "label": row["label"], "door": row["door"],
+        "ms": {k: num(row[f"{k}_ms"]) for k in ("capture", "detect", "resize", "infer", "log")},
+        "fps": num(row["fps"]), "crop": row.get("crop") or None,
+    }
+
+
+class LogTail:
+    """Reads the decision rows the firmware appends to the card's log, a bit at a time."""
+
+    def __init__(self, card: Card, folder: str):
+        self._card = card
+        self._folder = folder
+        self._offsets: dict[str, int] = {}
+        self._partial: dict[str, str] = {}
+        self._header: dict[str, list] = {}
+
+    def read_new(self) -> list[dict]:
+        try:
+            base = self._card.real(self._folder)
+        except OSError:
+            return []
+        if not base.is_dir():
+            return []
+        rows = []
+        for path in sorted(base.glob("[0-9][0-9][0-9][0-9][0-9].csv")):
+            offset = self._offsets.get(path.name, 0)
+            with open(path, "r", newline="") as f:
+                f.seek(offset)
+                chunk = f.read()
+                self._offsets[path.name] = f.tell()
+            text = self._partial.pop(path.name, "") + chunk
+            lines = text.split("\n")
+            if lines and lines[-1] != "":
+                self._partial[path.name] = lines[-1]
+            for line in lines[:-1]:
+                if not line:
+                    continue
+                cells = next(csv.reader([line]))
+                if path.name not in self._header:
+                    self._header[path.name] = cells
+                    continue
+                rows.append(_typed_row(dict(zip(self._header[path.name], cells))))
+        return rows
+
+
+class VirtualBoard:
+    def __init__(self, frames, card_dir=None, *, clock: str = "virtual", fps: float = 10.0,
+                 start_ms: int = 0, pty: bool = False, api: str = "ml", firmware_version: str | None = None,
+                 heap_bytes: int = budget.HEAP_BYTES, card_bytes: int = 4 * 1024**3, arena_bytes: int | None = None,
+                 echo=None, keep_frames: bool = False, loop: bool = False, max_frames: int | None = None,
+                 on_frame=None):
+        if api not in ("ml", "tf"):
+            raise ValueError("api must be 'ml' (firmware >= 4.5.6) or 'tf' (older)")
+        self._own_card = card_dir is None
+        self.card = Card(card_dir or tempfile.mkdtemp(prefix="maskgate-card-"), card_bytes)
+        self.clock = Clock(clock, fps, start_ms)
+        self.time = TimeModule(self.clock)
+        self.frames_spec = frames
+        self.loop = loop
+        self.api = api
+        self.firmware_version = firmware_version or FIRMWARE_VERSIONS[api]
+        self.heap = Heap(heap_bytes)
+        self.arena_bytes = arena_bytes
+        self.port = PtyPort() if pty else MemoryPort()
+        self.recorder = Recorder(self.clock)
+        self.echo = echo
+        self.console: collections.deque = collections.deque(maxlen=10000)
+        self.inferences: collections.deque = collections.deque(maxlen=5000)
+        self.keep_frames = keep_frames
+        self.frames: list = []  # the fitted RGB888 frames shown to the camera (keep_frames)
+        self.frame_index = -1  # frames the camera delivered, over all boots
+        self.boot_frame = 0  # frame_index of the current boot's first frame
+        self.max_frames = max_frames
+        self.on_frame = on_frame
+        self.config: dict | None = None
+        self.source = None
+        self._stop = threading.Event()
+        self._thread = None
+        self.result: RunResult | None = None
+
+    # --- the card ---
+    @property
+    def pty_path(self) -> str | None:
+        return self.port.path
+
+    def install(self, model=None, /, manifest: dict | None = None, config: dict | None = None, **overrides) -> dict | None:
+        """Put the firmware, the model and config.json on the card (what `deploy` does to a
+        real card). config: a complete config dict to write as is; otherwise it is made from
+        the manifest (beside the model, or a minimal one) plus overrides."""
+        if model is None:
+            for path in firmware.files():
+                self.card.write_bytes(path.name, path.read_bytes())
+            if config is not None:
+                self.write_config(config)
+            return self.config
+        manifest = manifest if manifest is not None else board_config.manifest_for_model(model)
+        if self.arena_bytes is None and manifest.get("arena_bytes_board"):
+            self.arena_bytes = int(manifest["arena_bytes_board"])
+        for name, data in board_config.card_files(model, manifest, **overrides).items():
+            self.card.write_bytes(name, data)
+        if config is not None:
+            self.write_config(config)
+        else:
+            self.config = json.loads(self.card.read_bytes(board_config.CONFIG_FILE))
+        return self.config
+
+    def write_config(self, config: dict) -> None:
+        self.card.write_bytes(board_config.CONFIG_FILE, (json.dumps(config, indent=2) + "\n").encode())
+        self.config = config
+
+    # --- the stand-ins and the sandbox ---
+    def _print(self, *args, sep=" ", end="\n", file=None, flush=False):
+        buf = io.StringIO()
+        builtins.print(*args, sep=sep, end=end, file=buf)
+        text = buf.getvalue()
+        self.console.append(text.rstrip("\n"))
+        self.port.write(text.replace("\n", "\r\n").encode())  # the VCP is the board's stdout
+        if self.echo:
+            self.echo(text)
+
+    def _standins(self) -> dict:
+        os_mod = OsModule(self.card)
+        pyb = PybModule(self.recorder, self.port, self.time)
+        mods = {
+            "sensor": SensorModule(self),
+            "image": image_mod.ImageModule(self.card),
+            "pyb": pyb,
+            "machine": MachineModule(pyb),
+            "time": self.time,
+            "os": os_mod,
+            "gc": GcModule(self.heap),
+            "omv": OmvModule(self.firmware_version),
+            "micropython": MicropythonModule(),
+            "sys": SysModule(self._print),
+        }
+        mods["ml" if self.api == "ml" else "tf"] = MlModule(self) if self.api == "ml" else TfModule(self)
+        return mods
+
+    def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
+        if level:
+            raise ImportError("relative imports do not exist on the camera")
+        name = ALIASES.get(name, name)
+        if name in self._modules:
+            return self._modules[name]
+        if "." not in name and self.card.exists(f"{name}.py"):
+            return self._load_card_module(name)
+        if name in STDLIB:
+            return builtins.__import__(name, globals, locals, fromlist, level)
+        raise ImportError(f"no module named '{name}' (not on the OpenMV Cam {self.firmware_version} "
+                          f"as emulated by the virtual board)")
+
+    def _load_card_module(self, name: str):
+        path = self.card.real(f"{name}.py")
+        mod = types.ModuleType(name)
+        mod.__file__ = f"/sdcard/{name}.py"
+        mod.__dict__["__builtins__"] = self._builtins
+        self._modules[name] = mod  # before exec, for import cycles
+        try:
+            exec(compile(path.read_text(), str(path), "exec"), mod.__dict__)
+        except BaseException:
+            del self._modules[name]
+            raise
+        return mod
+
+    # --- hooks called by the sensor stand-in ---
+    def stop_requested(self) -> bool:
+        if self.max_frames is not None and self.frame_index + 1 >= self.max_frames:
+            return True
+        return self._stop.is_set()
+
+    def before_frame(self) -> None:
+        if self.on_frame and self.frame_index >= 0:
+            self.on_frame(self, self.frame_index)
+
+    def after_frame(self, rgb) -> None:
+        self.frame_index += 1
+        if self.keep_frames:
+            self.frames.append(rgb)
+
+    def record_inference(self, tensor, outputs) -> None:
+        self.inferences.append(Inference(self.frame_index, tensor, outputs))
+
+    # --- running ---
+    def run(self) -> RunResult:
+        """Boot the card's main.py and run it until the frames run out, stop() is called,
+        the firmware resets or exits -- or crashes (result.crash holds the traceback).
+        Calling it again reboots: fresh modules, frames from the start, same card, clock,
+        port and pin history (a RESET command lands here)."""
+        main_py = self.card.real("main.py")
+        if not main_py.is_file():
+            raise BoardError(f"no main.py on the card {self.card.root}: install() the firmware first")
+        self.source = open_source(self.frames_spec, loop=self.loop)
+        self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
+        self._modules = self._standins()
+        self._builtins = dict(vars(builtins))
+        self._builtins.update(__import__=self._import, open=self.card.open, print=self._print)
+        globs = {"__name__": "__main__", "__file__": "/sdcard/main.py", "__builtins__": self._builtins}
+        ended, crash = "frames", None
+        try:
+            exec(compile(main_py.read_text(), str(main_py), "exec"), globs)
+            ended = "exit"
+        except EndOfFrames:
+            ended = "frames"
+        except BoardReset:
+            ended = "reset"
+        except SystemExit:
+            ended = "exit"
+        except Exception:
+            ended, crash = "crash", traceback.format_exc()
+        if self.on_frame and self.frame_index >= 0:
+            self.on_frame(self, self.frame_index)
+        self.result = RunResult(self.frame_index + 1, ended, crash, list(self.console))
+        return self.result
+
+    def start(self) -> "VirtualBoard":
+        """run() in a background thread (serve the pty while the test or host talks to it)."""
+        self._thread = threading.Thread(target=self.run, name="virtual-board", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> RunResult | None:
+        """End the run at the next frame and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
+
+    def close(self) -> None:
+        self.stop()
+        self.port.close()
+        if self._own_card:
+            import shutil
+
+            shutil.rmtree(self.card.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- what happened ---
+    def log_dir(self) -> str:
+        try:
+            return json.loads(self.card.read_bytes(board_config.CONFIG_FILE))["log"]["dir"]
+        except Exception:
+            return firmware.module("config").DEFAULTS["log"]["dir"]
+
+    def decisions(self) -> list[dict]:
+        """Every decision row in the card's log, oldest first, typed."""
+        return LogTail(self.card, self.log_dir()).read_new()
+
+    def relay(self) -> tuple[str, bool]:
+        return firmware.module("config").relay_settings(str(self.card.real(board_config.CONFIG_FILE)))
+
+    def door_events(self) -> list[tuple[int, str]]:
+        """[(time_ms, "open" | "closed")] from the relay pin's history."""
+        pin, active_high = self.relay()
+        return [(t, "open" if (v == 1) == active_high else "closed") for t, v in self.recorder.pins.get(pin, [])]
+
+    def door(self) -> str:
+        events = self.door_events()
+        return events[-1][1] if events else "closed"
+
+    def led_events(self) -> dict[str, list]:
+        names = {1: "red", 2: "green", 3: "blue"}
+        return {names[n]: list(h) for n, h in self.recorder.leds.items() if n in names}

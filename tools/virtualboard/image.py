@@ -1,0 +1,336 @@
+"""The `image` module on the virtual board: Image (RGB565 / grayscale / JPEG), HaarCascade.
+
+Pixels live in numpy arrays: RGB565 as H x W uint16, grayscale as H x W uint8.
+
+How this approximates the camera (and why): resizing an RGB565 image (copy/crop/scale with
+a scale factor) expands it to RGB888 with OpenMV's tables, resizes with OpenCV (image.AREA ->
+INTER_AREA, BILINEAR -> INTER_LINEAR, BICUBIC -> INTER_CUBIC, default nearest) and KEEPS the
+RGB888 result (it still reports format() == RGB565). That makes the 32x32 crop handed to the
+model exactly `contract.prepare(frame, box, camera=True)` -- the parity the tests hold. The
+real board averages in RGB565 and stores RGB565 again, so on the camera each 32x32 pixel can
+differ from the contract by up to one RGB565 step (8 levels of red/blue, 4 of green).
+
+Grayscale uses OpenMV's luma, Y = (38 R + 75 G + 15 B) >> 7 on the RGB888 expansion.
+find_features runs OpenCV's Haar frontal-face cascade (contract.HAAR_CASCADE): same family of
+detector as the camera's, not the same numbers; threshold maps to minNeighbors.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import cv2
+import numpy as np
+
+from maskgate import contract
+
+# Pixel formats (shared with the sensor stand-in) and scaling hints (bit flags, as on OpenMV).
+BINARY, GRAYSCALE, RGB565, BAYER, YUV422, JPEG, PNG = 1, 2, 3, 4, 5, 6, 7
+AREA, BILINEAR, BICUBIC = 1 << 0, 1 << 1, 1 << 2
+CENTER, HMIRROR, VFLIP, TRANSPOSE = 1 << 3, 1 << 4, 1 << 5, 1 << 6
+EXTRACT_RGB_CHANNEL_FIRST, APPLY_COLOR_PALETTE_FIRST, SCALE_ASPECT_KEEP = 1 << 7, 1 << 8, 1 << 9
+ROTATE_90, ROTATE_180, ROTATE_270 = VFLIP | TRANSPOSE, HMIRROR | VFLIP, HMIRROR | TRANSPOSE
+PALETTE_RAINBOW, PALETTE_IRONBOW = 1, 2
+
+HAAR_WINDOW = 24  # the frontal-face cascade's detection window (pixels)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
+    return ((r * 38 + g * 75 + b * 15) >> 7).astype(np.uint8)
+
+
+def _interpolation(hint: int) -> int:
+    if hint & AREA:
+        return cv2.INTER_AREA
+    if hint & BILINEAR:
+        return cv2.INTER_LINEAR
+    if hint & BICUBIC:
+        return cv2.INTER_CUBIC
+    return cv2.INTER_NEAREST
+
+
+_classifiers = threading.local()  # OpenCV cascades must not be shared between threads
+
+
+class HaarCascade:
+
+    def __init__(self, path: str, stages: int | None = None):
+        files = {"frontalface": contract.HAAR_CASCADE, "eye": "haarcascade_eye.xml"}
+        if path not in files:
+            raise OSError(f"virtual board: only the built-in 'frontalface' and 'eye' cascades exist, not {path!r}")
+        self.name = path
+        self.stages = stages
+        self._file = files[path]
+
+    @property
+    def classifier(self):
+        cache = _classifiers.__dict__.setdefault("by_file", {})
+        if self._file not in cache:
+            classifier = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, self._file))
+            if classifier.empty():
+                raise OSError(f"cannot load OpenCV's {self._file}")
+            cache[self._file] = classifier
+        return cache[self._file]
+
+    def detect(self, gray: np.ndarray, threshold: float, scale_factor: float) -> list[tuple]:
+        neighbours = max(1, int(round(threshold * 6)))
+        if min(gray.shape[:2]) < HAAR_WINDOW:
+            return []
+        boxes = self.classifier.detectMultiScale(
+            gray, scaleFactor=max(1.01, float(scale_factor)), minNeighbors=neighbours,
+            minSize=(HAAR_WINDOW, HAAR_WINDOW))
+        return [tuple(int(v) for v in b) for b in boxes]
+
+    def __repr__(self):
+        return f"{{\"width\":{HAAR_WINDOW}, \"height\":{HAAR_WINDOW}, \"n_stages\":{self.stages or 25}}}"
+
+
+class Image:
+    """An OpenMV-like image. Build from a card path via the module's Image(path), or wrap an
+    array with Image.wrap(array, fmt)."""
+
+    def __init__(self, pixels, fmt: int, card=None, in_fb: bool = False):
+        self._px = pixels  # uint16 HxW (RGB565), uint8 HxWx3 (RGB565 after a resize), uint8 HxW, or bytes (JPEG)
+        self._fmt = fmt
+        self._card = card
+        self._shape = None if fmt == JPEG else pixels.shape[:2]
+        self.in_fb = in_fb
+
+    # --- construction helpers (virtual board only) ---
+    @classmethod
+    def from_rgb(cls, rgb: np.ndarray, fmt: int = RGB565, card=None, in_fb: bool = False) -> "Image":
+        """A sensor picture from RGB888: through RGB565 (or to grayscale) as the camera does."""
+        if fmt == GRAYSCALE:
+            return cls(luma(contract.rgb565_round_trip(rgb)), GRAYSCALE, card, in_fb)
+        return cls(contract.rgb888_to_rgb565(rgb), RGB565, card, in_fb)
+
+    def rgb888(self) -> np.ndarray:
+        """H x W x 3 uint8: what the camera's ml module sees (RGB565 expanded to RGB888)."""
+        px = self._decoded()
+        if self._fmt == GRAYSCALE:
+            return np.repeat(px[..., None], 3, axis=2)
+        if px.dtype == np.uint16:
+            return contract.rgb565_to_rgb888(px)
+        return px
+
+    def gray(self) -> np.ndarray:
+        px = self._decoded()
+        return px if self._fmt == GRAYSCALE else luma(self.rgb888())
+
+    def _decoded(self):
+        if self._fmt == JPEG:
+            bgr = cv2.imdecode(np.frombuffer(self._px, np.uint8), cv2.IMREAD_COLOR)
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return self._px
+
+    # --- basic properties ---
+    def width(self) -> int:
+        return self._shape[1] if self._shape else cv2.imdecode(np.frombuffer(self._px, np.uint8), 0).shape[1]
+
+    def height(self) -> int:
+        return self._shape[0] if self._shape else cv2.imdecode(np.frombuffer(self._px, np.uint8), 0).shape[0]
+
+    def format(self) -> int:
+        return self._fmt
+
+    def size(self) -> int:
+        if self._fmt == JPEG:
+            return len(self._px)
+        h, w = self._shape
+        return w * h * (1 if self._fmt == GRAYSCALE else 2)
+
+    def bytearray(self) -> bytearray:
+        if self._fmt == JPEG:
+            return bytearray(self._px)
+        if self._fmt == GRAYSCALE:
+            return bytearray(self._px.tobytes())
+        return bytearray(self._as_rgb565().astype("<u2").tobytes())
+
+    def _as_rgb565(self) -> np.ndarray:
+        px = self._decoded()
+        return px if px.dtype == np.uint16 else contract.rgb888_to_rgb565(px)
+
+    def get_pixel(self, x, y=None, rgbtuple=None):
+        if y is None:
+            x, y = x
+        h, w = self._shape
+        if not (0 <= x < w and 0 <= y < h):
+            return None
+        if self._fmt == GRAYSCALE:
+            return int(self._px[y, x])
+        return tuple(int(v) for v in self.rgb888()[y, x])
+
+    # --- scaling / conversion family ---
+    def _region(self, roi):
+        h, w = self._shape
+        if roi is None:
+            return 0, 0, w, h
+        x, y, rw, rh = (int(v) for v in roi)
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(w, x + rw), min(h, y + rh)
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError("Region of interest is outside the image")
+        return x0, y0, x1 - x0, y1 - y0
+
+    def _transformed(self, roi, x_scale, y_scale, hint, to_gray=False):
+        if self._fmt == JPEG:
+            raise OSError("virtual board: decompress a JPEG image before scaling it")
+        if x_scale is None:
+            x_scale = 1.0 if y_scale is None else y_scale
+        if y_scale is None:
+            y_scale = x_scale
+        if x_scale <= 0 or y_scale <= 0:
+            raise ValueError("virtual board: negative scales (flips) are not emulated")
+        x, y, w, h = self._region(roi)
+        px = self._px[y : y + h, x : x + w]
+        nw, nh = max(1, int(w * x_scale)), max(1, int(h * y_scale))
+        if to_gray and self._fmt != GRAYSCALE:
+            px = luma(self.rgb888()[y : y + h, x : x + w])
+            fmt = GRAYSCALE
+        else:
+            fmt = self._fmt
+        if (nw, nh) != (w, h):
+            if px.dtype == np.uint16:
+                px = contract.rgb565_to_rgb888(px)  # see the module docstring: kept as RGB888
+            px = cv2.resize(np.ascontiguousarray(px), (nw, nh), interpolation=_interpolation(hint))
+        return np.ascontiguousarray(px).copy(), fmt
+
+    def copy(self, roi=None, x_scale=None, y_scale=None, hint=0, copy_to_fb=False, **_ignored):
+        px, fmt = self._transformed(roi, x_scale, y_scale, hint)
+        return Image(px, fmt, self._card, in_fb=bool(copy_to_fb))
+
+    def crop(self, roi=None, x_scale=None, y_scale=None, hint=0, copy=False, copy_to_fb=False, **_ignored):
+        px, fmt = self._transformed(roi, x_scale, y_scale, hint)
+        if copy or copy_to_fb:
+            return Image(px, fmt, self._card, in_fb=bool(copy_to_fb))
+        self._px, self._fmt, self._shape = px, fmt, px.shape[:2]
+        return self
+
+    scale = crop
+
+    def to_grayscale(self, x_scale=None, y_scale=None, roi=None, hint=0, copy=False, copy_to_fb=False, **_ignored):
+        px, fmt = self._transformed(roi, x_scale, y_scale, hint, to_gray=True)
+        if copy or copy_to_fb:
+            return Image(px, GRAYSCALE, self._card, in_fb=bool(copy_to_fb))
+        self._px, self._fmt, self._shape = px, GRAYSCALE, px.shape[:2]
+        return self
+
+    def to_rgb565(self, x_scale=None, y_scale=None, roi=None, hint=0, copy=False, copy_to_fb=False, **_ignored):
+        px, fmt = self._transformed(roi, x_scale, y_scale, hint)
+        if fmt == GRAYSCALE:
+            px = np.repeat(px[..., None], 3, axis=2)
+        out = Image(px, RGB565, self._card, in_fb=bool(copy_to_fb))
+        if copy or copy_to_fb:
+            return out
+        self._px, self._fmt, self._shape = out._px, RGB565, out._shape
+        return self
+
+    # --- detection ---
+    def find_features(self, cascade, threshold=0.5, scale_factor=1.5, roi=None):
+        x, y, w, h = self._region(roi)
+        gray = np.ascontiguousarray(self.gray()[y : y + h, x : x + w])
+        return [(bx + x, by + y, bw, bh) for bx, by, bw, bh in cascade.detect(gray, threshold, scale_factor)]
+
+    # --- drawing (marks the pixels, like the camera's preview overlays) ---
+    def _color_value(self, color):
+        if color is None:
+            color = (255, 255, 255)
+        if isinstance(color, int):
+            color = (color, color, color)
+        rgb = np.array([[color]], np.uint8)
+        if self._fmt == GRAYSCALE:
+            return int(luma(rgb)[0, 0])
+        if self._px.dtype == np.uint16:
+            return int(contract.rgb888_to_rgb565(rgb)[0, 0])
+        return tuple(int(v) for v in color)
+
+    def draw_rectangle(self, x, y=None, w=None, h=None, color=None, thickness=1, fill=False):
+        if y is None:
+            x, y, w, h = x
+        if self._fmt == JPEG:
+            return self
+        value = self._color_value(color)
+        H, W = self._shape
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if x1 <= x0 or y1 <= y0:
+            return self
+        if fill:
+            self._px[y0:y1, x0:x1] = value
+            return self
+        t = max(1, int(thickness))
+        self._px[y0 : min(y1, y0 + t), x0:x1] = value
+        self._px[max(y0, y1 - t) : y1, x0:x1] = value
+        self._px[y0:y1, x0 : min(x1, x0 + t)] = value
+        self._px[y0:y1, max(x0, x1 - t) : x1] = value
+        return self
+
+    def draw_string(self, x, y, text, color=None, scale=1.0, **_ignored):
+        return self  # text overlays are not emulated
+
+    def draw_cross(self, x, y=None, color=None, size=5, thickness=1):
+        return self
+
+    # --- files and compression ---
+    def _encoded(self, ext: str, quality: int, roi=None) -> bytes:
+        rgb = self.rgb888()
+        if roi is not None:
+            x, y, w, h = self._region(roi)
+            rgb = rgb[y : y + h, x : x + w]
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext in (".jpg", ".jpeg") else []
+        ok, buf = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR), params)
+        if not ok:
+            raise OSError(f"cannot encode {ext}")
+        return buf.tobytes()
+
+    def save(self, path, roi=None, quality=50):
+        ext = os.path.splitext(str(path))[1].lower() or ".bmp"
+        if ext not in (".jpg", ".jpeg", ".bmp", ".png", ".pgm", ".ppm"):
+            raise OSError(f"unsupported image file extension {ext}")
+        if self._fmt == JPEG and ext in (".jpg", ".jpeg") and roi is None:
+            data = bytes(self._px)
+        else:
+            data = self._encoded(ext, quality, roi)
+        with self._card.open(path, "wb") as f:
+            f.write(data)
+        return self
+
+    def to_jpeg(self, quality=90, copy=False, copy_to_fb=False, **_ignored):
+        data = self._px if self._fmt == JPEG else self._encoded(".jpg", quality)
+        if copy or copy_to_fb:
+            out = Image(data, JPEG, self._card)
+            out._shape = self._shape
+            return out
+        self._px, self._fmt = data, JPEG
+        return self
+
+    def compress(self, quality=50):
+        return self.to_jpeg(quality=quality)
+
+    def compressed(self, quality=50):
+        return self.to_jpeg(quality=quality, copy=True)
+
+    def __repr__(self):
+        names = {GRAYSCALE: "grayscale", RGB565: "rgb565", JPEG: "jpeg"}
+        return f"{{\"w\":{self.width()}, \"h\":{self.height()}, \"type\"=\"{names.get(self._fmt)}\", \"size\":{self.size()}}}"
+
+
+class ImageModule:
+    """What `import image` gives the firmware on the virtual board."""
+
+    def __init__(self, card):
+        self._card = card
+        for name, value in globals().items():
+            if name.isupper() and isinstance(value, int):
+                setattr(self, name, value)
+        self.HaarCascade = HaarCascade
+
+    def Image(self, arg, copy_to_fb=False, **_ignored):  # noqa: N802 - OpenMV's name
+        if isinstance(arg, np.ndarray):
+            return Image.from_rgb(arg, card=self._card)
+        with self._card.open(arg, "rb") as f:
+            data = f.read()
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OSError(f"cannot decode image {arg}")
+        return Image.from_rgb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), card=self._card)
