@@ -18,6 +18,7 @@
 # Large data moves in chunks the host asks for (offset, length), so neither side needs big
 # buffers or multi-frame replies.
 
+import json
 import struct
 
 try:
@@ -39,6 +40,12 @@ OVERHEAD = const(10)
 MAX_PAYLOAD = const(4096)
 # Largest payload the 2-byte length field can carry (board -> host data chunks).
 LIMIT_PAYLOAD = const(65535)
+# Most data bytes one board -> host reply carries (GET, CAPTURE): replies are built whole in
+# the camera's heap, so they stay small; the PC asks for the next chunk by offset.
+MAX_CHUNK = const(4096)
+# Protocol version, in HELLO as "proto". Bump it when a message changes meaning; the PC tools
+# refuse to talk to a board whose version differs (firmware 0.1.0 had none: version 0).
+PROTOCOL = const(1)
 
 # Message types (host -> board requests). Reserved ones are answered with ERROR
 # "unknown_type" until a handler is registered for them (see commands.py).
@@ -51,15 +58,17 @@ GET = const(0x11)
 PUT = const(0x12)
 DELETE = const(0x13)
 RENAME = const(0x14)
+STAT = const(0x15)
 SET_CONFIG = const(0x20)
 RESET = const(0x21)
+REPL = const(0x22)
 ERROR = const(0x7F)
 REPLY = const(0x80)
 
 NAMES = {
     HELLO: "HELLO", CAPTURE: "CAPTURE", INFER: "INFER", BENCH: "BENCH",
-    LIST: "LIST", GET: "GET", PUT: "PUT", DELETE: "DELETE", RENAME: "RENAME",
-    SET_CONFIG: "SET_CONFIG", RESET: "RESET", ERROR: "ERROR",
+    LIST: "LIST", GET: "GET", PUT: "PUT", DELETE: "DELETE", RENAME: "RENAME", STAT: "STAT",
+    SET_CONFIG: "SET_CONFIG", RESET: "RESET", REPL: "REPL", ERROR: "ERROR",
 }
 
 # Error codes carried in an ERROR payload.
@@ -70,10 +79,11 @@ E_BAD_PAYLOAD = const(4)
 E_FAILED = const(5)
 E_NOT_READY = const(6)
 E_INCOMPLETE = const(7)
+E_NOT_FOUND = const(8)
 ERROR_NAMES = {
     E_BAD_CRC: "bad_crc", E_UNKNOWN_TYPE: "unknown_type", E_OVERSIZE: "oversize",
     E_BAD_PAYLOAD: "bad_payload", E_FAILED: "failed", E_NOT_READY: "not_ready",
-    E_INCOMPLETE: "incomplete",
+    E_INCOMPLETE: "incomplete", E_NOT_FOUND: "not_found",
 }
 
 # Parser events: (FRAME, type, seq, payload) or (BAD, error code, type, seq).
@@ -108,6 +118,23 @@ def encode(mtype, seq, payload=b""):
         raise ValueError("payload too long")
     head = struct.pack("<BBH", mtype & 0xFF, seq & 0xFF, n)
     return MAGIC + head + bytes(payload) + struct.pack("<I", checksum(head, payload))
+
+
+def with_data(head, data):
+    """A payload made of a JSON head and raw bytes (PUT, INFER, CAPTURE replies): the JSON
+    text, one NUL byte (never part of JSON text), then the data."""
+    return json.dumps(head).encode() + b"\x00" + bytes(data)
+
+
+def split_data(payload):
+    """(head, data) of a with_data() payload; a plain JSON payload gives (head, b"")."""
+    i = payload.find(b"\x00")
+    text = payload if i < 0 else payload[:i]
+    try:
+        head = json.loads(bytes(text).decode())
+    except Exception:
+        head = None
+    return head, (b"" if i < 0 else bytes(payload[i + 1:]))
 
 
 class Parser:

@@ -69,6 +69,12 @@ class Classifier:
         self.load_to_fb = load_to_fb
         self.model_bytes = size
 
+    def heap_bytes(self):
+        """GC heap the loaded model holds: the model (unless in the frame buffer) and its
+        tensor arena (`ram` on the ml API; unknown, so 0, on the tf API)."""
+        arena = getattr(self.net, "ram", 0) or 0
+        return (0 if self.load_to_fb else self.model_bytes) + arena
+
     def input_shape(self):
         """(height, width, channels) of the model input where the API tells, else None."""
         shape = getattr(self.net, "input_shape", None)

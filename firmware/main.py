@@ -2,7 +2,9 @@
 #
 # Every frame: snapshot -> largest frontal face (Haar) -> face square resized to 32x32 ->
 # int8 model -> P(mask) -> door state machine -> relay and LEDs -> one CSV row on the card.
-# Between frames the serial link answers the PC tools (frame.py, commands.py).
+# Between frames the serial link answers the PC tools (frame.py, commands.py): HELLO, the
+# card's files, pictures for a training set, inference on pictures from the PC, stage
+# timings, config changes, reset, and stopping for the REPL.
 #
 # Fail closed: the relay is driven closed before anything else runs; a missing or broken
 # config.json or model leaves it closed, blinks the red LED and says why on the serial port;
@@ -11,22 +13,29 @@
 # LEDs: green = door open, red = face without a mask (blinking: not configured),
 # blue = no face in view. Nothing lit = a masked face is being confirmed (K frames).
 
+import binascii
 import gc
 import image
+import machine
 import os
 import pyb
 import sensor
 import time
 
+import capture
 import commands
 import config
 import door
 import face
+import files
 import frame
 import infer
+import picture_infer
+import reconfigure
 import sdlog
+import timings
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 CONFIG_FILE = "config.json"
 
 # --- Door relay first: closed until a decision says otherwise.
@@ -60,10 +69,28 @@ usb = pyb.USB_VCP()
 usb.setinterrupt(-1)
 link = commands.Commands(usb)
 link.on(frame.HELLO, commands.hello)
+link.on(frame.CAPTURE, capture.command)
+link.on(frame.INFER, picture_infer.command)
+link.on(frame.BENCH, timings.command)
+link.on(frame.LIST, files.list_dir)
+link.on(frame.STAT, files.stat)
+link.on(frame.GET, files.get)
+link.on(frame.PUT, files.put)
+link.on(frame.DELETE, files.delete)
+link.on(frame.RENAME, files.rename)
+link.on(frame.SET_CONFIG, reconfigure.set_config)
+link.on(frame.RESET, commands.reset)
+link.on(frame.REPL, commands.stop_for_repl)
 
 status = {"frame": -1, "fps": 0.0, "door": door.CLOSED}
 ctx = {"version": VERSION, "status": status, "api": None, "model_file": None,
-       "model_sha256": None, "config": None, "error": None, "img": None}
+       "model_sha256": None, "config": None, "error": None, "img": None, "model": None,
+       "cascade": None, "model_heap": 0, "config_file": CONFIG_FILE, "timings": timings.Timings(),
+       "board_id": binascii.hexlify(pyb.unique_id()).decode()}
+try:
+    ctx["boot"] = binascii.hexlify(os.urandom(4)).decode()  # tells the PC the board restarted
+except Exception:
+    ctx["boot"] = "%08x" % time.ticks_us()
 try:
     import omv
     ctx["omv"] = omv.version_string()
@@ -114,6 +141,7 @@ if cfg and not ctx["error"]:
         model = infer.Classifier(model_file, cfg["labels"], cfg["output"], cfg["positive_label"],
                                  cfg["threshold"])
         ctx["api"] = model.api
+        ctx["model_heap"] = model.heap_bytes()
         shape = model.input_shape()
         size = cfg["input_size"]
         if shape and (shape[0] != size or shape[1] != size):
@@ -143,6 +171,28 @@ except Exception as e:
 
 if gate is None:
     gate = door.Door()  # only ever fed fail(): holds the door closed
+ctx["model"] = model
+ctx["cascade"] = cascade
+
+
+def after_reply():
+    # RESET and REPL act once their reply has gone out; the door is closed first.
+    pending = ctx.get("pending")
+    if not pending:
+        return False
+    ctx["pending"] = None
+    gate.fail(time.ticks_ms())
+    drive_relay(False)
+    show(None)
+    if log:
+        log.event(time.ticks_ms(), "%s requested over USB" % pending)
+        log.close()
+    time.sleep_ms(100)  # let the reply leave the USB buffer
+    if pending == "reset":
+        machine.reset()
+    print("maskgate: stopped for the REPL (door closed); reset the board to start again")
+    return True
+
 gc.collect()
 print("maskgate", VERSION, "api", ctx["api"], "heap free", gc.mem_free())
 
@@ -162,6 +212,7 @@ while True:
     now = time.ticks_ms()
     t1 = time.ticks_us()
     frame_id += 1
+    capture.take(ctx, img, frame_id)  # before anything is drawn on the picture
     ctx["img"] = img
     box = None
     prob = None
@@ -177,6 +228,8 @@ while True:
         status["frame"] = frame_id
         status["door"] = gate.state
         link.poll(ctx)
+        if after_reply():
+            break
         if time.ticks_diff(now, last_print) > 5000:
             print("maskgate: ERROR:", ctx["error"] or camera_error)
             last_print = now
@@ -231,11 +284,16 @@ while True:
             print("maskgate: SD log stopped:", e)
             ctx["log_error"] = str(e)
             log = None
-    log_ms = time.ticks_diff(time.ticks_us(), t5) / 1000
+    log_us = time.ticks_diff(time.ticks_us(), t5)
+    ctx["timings"].note(frame_id, time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2),
+                        time.ticks_diff(t4, t3), int(log_ms * 1000), 1 if box else 0)
+    log_ms = log_us / 1000
 
     if box:
         img.draw_rectangle(box, color=(0, 255, 0) if gate.state == door.OPEN else (255, 0, 0))
     link.poll(ctx)
+    if after_reply():
+        break
     if time.ticks_diff(now, last_print) > 1000:
         print("fps %.1f door %s %s %s" % (fps, gate.state, label, "" if prob is None else "%.2f" % prob))
         last_print = now

@@ -72,7 +72,7 @@ def test_hello_and_error_replies_over_the_pty(live_board):
         kind, err = host.ask(oversize, 3)
         assert (kind, err["error"]) == (frame.ERROR, "oversize")
 
-        kind, err = host.ask(frame.encode(frame.RESET, 4), 4)
+        kind, err = host.ask(frame.encode(0x3F, 4), 4)  # a type no firmware knows
         assert (kind, err["error"]) == (frame.ERROR, "unknown_type")
 
         truncated = frame.encode(frame.HELLO, 5, b"abcdefgh")[:-4]

@@ -23,6 +23,9 @@ DEFAULTS = {
         "val_fraction": 0.1,
         "test_fraction": 0.1,
         "crop_faces": False,
+        # draw synthetic masks on the bare faces of these splits (maskgate data synth-masks)
+        "synth_masks": False,
+        "synth_splits": ["train", "val"],
     },
     "train": {},
     "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},

@@ -5,12 +5,33 @@ TF_USE_LEGACY_KERAS must be set before TensorFlow is first imported. Import Tens
 here (never directly) so that rule holds whichever module happens to import it first.
 """
 import os
+from contextlib import contextmanager
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+
+@contextmanager
+def _c_stderr_silenced():
+    """TensorFlow's C++ start-up chatter (absl, oneDNN, CUDA probes) goes to file descriptor 2
+    before any Python setting can stop it; hide it during the import only. Python exceptions
+    are unaffected: they are printed after the descriptor is restored."""
+    if os.environ.get("MASKGATE_TF_VERBOSE"):
+        yield
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _c_stderr_silenced():
+    import tensorflow as tf  # noqa: E402
+    import tf_keras as keras  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 

@@ -11,6 +11,12 @@ in one process. Imports the camera does not have fail, as they would there.
     result = board.run()                 # until the frames run out
     board.decisions()                    # the SD log rows, typed
     board.door_events()                  # [(time_ms, "open" | "closed"), ...] from the relay pin
+
+With pty=True the board serves its USB port on a pseudo-terminal, and like a camera it gives
+MicroPython's REPL there once main.py ends (repl.py: mpremote works against it);
+port_link=PATH keeps a stable name for the port (a symlink, like /dev/ttyACM0) so that a
+reset or an unplug (faults.py) can take the port away and bring it back where the host
+tools look for it. start() runs the board in a thread and boots it again after every reset.
 """
 from __future__ import annotations
 
@@ -35,9 +41,10 @@ from .clock import Clock, TimeModule
 from .frames import EndOfFrames, open_source
 from .ml import Heap, MlModule, TfModule
 from .pyb import BoardReset, MachineModule, PybModule, Recorder
+from .repl import Repl
 from .sensor import SensorModule
 from .system import GcModule, MicropythonModule, OmvModule, SysModule
-from .vcp import MemoryPort, PtyPort
+from .vcp import MemoryPort, PtyPort, VcpInterrupt
 
 # Standard modules the camera has too (MicroPython names them without the u since 1.20).
 STDLIB = {"json", "struct", "binascii", "hashlib", "math", "errno", "io", "collections", "re",
@@ -56,7 +63,7 @@ class Inference:
 @dataclass
 class RunResult:
     frames: int  # frames delivered by the camera
-    ended: str  # "frames" (source ran dry or stop()), "reset", "exit", "crash"
+    ended: str  # "frames" (source ran dry or stop()), "reset", "exit", "crash", "interrupted" (Ctrl-C on the VCP)
     crash: str | None = None  # the traceback when the firmware died
     console: list = field(default_factory=list)
 
@@ -120,7 +127,7 @@ class VirtualBoard:
                  start_ms: int = 0, pty: bool = False, api: str = "ml", firmware_version: str | None = None,
                  heap_bytes: int = budget.HEAP_BYTES, card_bytes: int = 4 * 1024**3, arena_bytes: int | None = None,
                  echo=None, keep_frames: bool = False, loop: bool = False, max_frames: int | None = None,
-                 on_frame=None):
+                 on_frame=None, repl: bool | None = None, port_link=None, reset_gap_s: float = 0.3):
         if api not in ("ml", "tf"):
             raise ValueError("api must be 'ml' (firmware >= 4.5.6) or 'tf' (older)")
         self._own_card = card_dir is None
@@ -133,7 +140,10 @@ class VirtualBoard:
         self.firmware_version = firmware_version or FIRMWARE_VERSIONS[api]
         self.heap = Heap(heap_bytes)
         self.arena_bytes = arena_bytes
-        self.port = PtyPort() if pty else MemoryPort()
+        self.port = PtyPort(port_link) if pty else MemoryPort()
+        self.repl = pty if repl is None else repl  # serve the REPL once main.py ends
+        self.reset_gap_s = reset_gap_s
+        self.boots = 0
         self.recorder = Recorder(self.clock)
         self.echo = echo
         self.console: collections.deque = collections.deque(maxlen=10000)
@@ -186,9 +196,27 @@ class VirtualBoard:
         builtins.print(*args, sep=sep, end=end, file=buf)
         text = buf.getvalue()
         self.console.append(text.rstrip("\n"))
-        self.port.write(text.replace("\n", "\r\n").encode())  # the VCP is the board's stdout
+        self.port.send(text.replace("\n", "\r\n").encode())  # the VCP is the board's stdout
         if self.echo:
             self.echo(text)
+
+    def console_print(self, *args, **kwargs):
+        """print() as the firmware's code sees it (to the console and the USB port)."""
+        self._print(*args, **kwargs)
+
+    def soft_reset(self) -> None:
+        """A fresh interpreter on the same card and port: new module objects and builtins."""
+        self._modules = self._standins()
+        self._builtins = dict(vars(builtins))
+        self._builtins.update(__import__=self._import, open=self.card.open, print=self._print)
+        self.heap.allocated = 0  # the GC heap starts empty again (models loaded before are gone)
+        self.port.boot()
+
+    def sandbox_builtins(self) -> dict:
+        return self._builtins
+
+    def stop_flag(self) -> bool:
+        return self._stop.is_set()
 
     def _standins(self) -> dict:
         os_mod = OsModule(self.card)
@@ -263,9 +291,8 @@ class VirtualBoard:
             raise BoardError(f"no main.py on the card {self.card.root}: install() the firmware first")
         self.source = open_source(self.frames_spec, loop=self.loop)
         self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
-        self._modules = self._standins()
-        self._builtins = dict(vars(builtins))
-        self._builtins.update(__import__=self._import, open=self.card.open, print=self._print)
+        self.boots += 1
+        self.soft_reset()
         globs = {"__name__": "__main__", "__file__": "/sdcard/main.py", "__builtins__": self._builtins}
         ended, crash = "frames", None
         try:
@@ -277,16 +304,34 @@ class VirtualBoard:
             ended = "reset"
         except SystemExit:
             ended = "exit"
+        except VcpInterrupt:
+            ended = "interrupted"
+            self.port.send(b"Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n")
         except Exception:
             ended, crash = "crash", traceback.format_exc()
+            self.port.send(crash.replace("\n", "\r\n").encode())  # the camera prints it on the VCP
         if self.on_frame and self.frame_index >= 0:
             self.on_frame(self, self.frame_index)
+        if ended in ("exit", "interrupted", "crash") and self.repl and not self._stop.is_set():
+            # main.py is over: the camera soft-resets and serves the REPL until reset
+            if Repl(self).serve() == "reset":
+                ended = "reset"
         self.result = RunResult(self.frame_index + 1, ended, crash, list(self.console))
         return self.result
 
+    def serve(self) -> RunResult:
+        """run() again after every reset (a RESET command, machine.reset() from the REPL),
+        as a camera boots again; until the frames run out, main.py ends or stop()."""
+        while True:
+            result = self.run()
+            if result.ended != "reset" or self._stop.is_set():
+                return result
+            if getattr(self.port, "link", None):
+                self.port.unplug(self.reset_gap_s)  # the USB port goes away while the board boots
+
     def start(self) -> "VirtualBoard":
-        """run() in a background thread (serve the pty while the test or host talks to it)."""
-        self._thread = threading.Thread(target=self.run, name="virtual-board", daemon=True)
+        """serve() in a background thread (serve the pty while the test or host talks to it)."""
+        self._thread = threading.Thread(target=self.serve, name="virtual-board", daemon=True)
         self._thread.start()
         return self
 

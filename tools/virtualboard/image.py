@@ -325,9 +325,24 @@ class ImageModule:
                 setattr(self, name, value)
         self.HaarCascade = HaarCascade
 
-    def Image(self, arg, copy_to_fb=False, **_ignored):  # noqa: N802 - OpenMV's name
+    def Image(self, arg, height=None, pixformat=None, buffer=None, copy_to_fb=False, **_ignored):  # noqa: N802
         if isinstance(arg, np.ndarray):
             return Image.from_rgb(arg, card=self._card)
+        if isinstance(arg, int):
+            # image.Image(width, height, pixformat, buffer=...) (firmware 4.5+): RGB565 pixels
+            # 2 bytes each, little-endian; GRAYSCALE 1 byte each
+            width, height = int(arg), int(height)
+            fmt = RGB565 if pixformat is None else pixformat
+            if fmt not in (RGB565, GRAYSCALE):
+                raise ValueError("virtual board: Image(w, h, fmt, buffer=) takes RGB565 or GRAYSCALE")
+            size = width * height * (2 if fmt == RGB565 else 1)
+            data = bytes(buffer) if buffer is not None else bytes(size)
+            if len(data) < size:
+                raise ValueError("buffer is too small for the image")
+            dtype = "<u2" if fmt == RGB565 else np.uint8
+            px = np.frombuffer(data[:size], dtype=dtype).reshape(height, width).astype(
+                np.uint16 if fmt == RGB565 else np.uint8)
+            return Image(px, fmt, self._card)
         with self._card.open(arg, "rb") as f:
             data = f.read()
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

@@ -1,4 +1,124 @@
-"""CLI commands: optimize."""
-import click  # noqa: F401
+"""CLI commands: optimize (one compression technique on a run) and compare (the table)."""
+import shlex
+import sys
 
-COMMANDS = []
+import click
+
+from maskgate.optimize.methods import METHODS, SWEEP
+
+
+
+def _method(ctx, param, value):
+    name = value.replace("-", "_").lower()
+    if name not in METHODS:
+        raise click.BadParameter(f"{value!r}; choose from {', '.join(m.replace('_', '-') for m in METHODS)}")
+    return name
+
+
+def _floats(text: str) -> tuple:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers")
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--method", "-m", required=True, callback=_method, metavar="METHOD",
+              help="prune, channel-prune, cluster, qat, pqat, cqat, pcqat, distill or dynamic.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="New run-like folder to write.")
+@click.option("--epochs", type=int, help="Fine-tuning epochs per stage (default 3; distill: the run's epochs).")
+@click.option("--learning-rate", type=float, help="Default: a tenth of the run's (the run's for a distilled student).")
+@click.option("--sparsity", default=0.5, show_default=True, type=float,
+              help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of channels removed.")
+@click.option("--clusters", default=16, show_default=True, type=int, help="cluster/cqat/pcqat: values per kernel.")
+@click.option("--temperature", default=5.0, show_default=True, type=float, help="distill: softening temperature T.")
+@click.option("--alpha", default=0.1, show_default=True, type=float, help="distill: weight of the label loss.")
+@click.option("--teacher", default="tinycnn:width=2", show_default=True,
+              help="distill: a RUN folder, or ARCH[:key=value,...] trained here first (e.g. mobilenet_v2:alpha=0.35).")
+@click.option("--teacher-weights", type=click.Path(exists=True, dir_okay=False),
+              help="distill: weights file for the teacher architecture (e.g. ImageNet no-top .h5 you have).")
+@click.option("--teacher-epochs", type=int, help="distill: teacher training epochs (default: as --epochs).")
+@click.option("--student", type=click.Choice(["scratch", "run"]), default="scratch", show_default=True,
+              help="distill: a fresh student of the run's architecture, or the run's own weights.")
+@click.option("--sweep", default=",".join(str(v) for v in SWEEP), show_default=True,
+              help="prune/channel-prune: one-shot pruning ratios for the seed 002 tables.")
+@click.option("--max-train", type=int, help="Fine-tune on a seeded subset of this many training images.")
+@click.option("--eval", "eval_specs", multiple=True,
+              help="Extra DATA to evaluate on (import folder, manifest.csv[:split] or dataset folder); repeatable.")
+@click.option("--seed", type=int, help="Default: the run's seed.")
+def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, temperature, alpha, teacher,
+             teacher_weights, teacher_epochs, student, sweep, max_train, eval_specs, seed):
+    """Apply one compression technique to RUN and write a new, evaluated model bundle to OUT.
+
+    The result goes through the same int8 export, budget gate (exit code 4 when it does not
+    fit) and evaluation as `maskgate quantize` / `evaluate`; OUT/report.md has the per-step
+    tables (pruning ratios like seed 002's Tables 1-2, sparsity and clusters reached)."""
+    from maskgate.optimize.methods import OptimizeOptions, optimize_run
+
+    options = OptimizeOptions(epochs=epochs, learning_rate=learning_rate, sparsity=sparsity, clusters=clusters,
+                              temperature=temperature, alpha=alpha, teacher=teacher, teacher_weights=teacher_weights,
+                              teacher_epochs=teacher_epochs, student=student, sweep=_floats(sweep),
+                              max_train=max_train, eval=tuple(eval_specs), seed=seed)
+    s = optimize_run(run, method, out_dir, options)
+    f = s["figures"]
+    click.echo(f"{s['method']}: int8 {f['bytes'] / 1024:.1f} KB (gzip {f['gzip_bytes'] / 1024:.1f} KB), "
+               f"{f['params']:,} params, {f['macs']:,} MACs; gate {'ok' if s['budget_ok'] else 'refused'}")
+    for name, d in s["datasets"].items():
+        acc = lambda v: "–" if v is None else f"{v * 100:.2f} %"  # noqa: E731
+        click.echo(f"  {name}: float {acc(d['float_accuracy'])}, int8 {acc(d['int8_accuracy'])} ({d['images']} images)")
+    click.echo(f"report: {out_dir}/report.md")
+
+
+@click.command()
+@click.option("--data", required=True, help="Import folder (holding manifest.csv) or manifest.csv of the training data.")
+@click.option("--out", "out_dir", default="runs/compare", show_default=True, type=click.Path(file_okay=False),
+              help="Working folder for runs, models and evaluations (large).")
+@click.option("--results", "results_dir", default="bench/results", show_default=True, type=click.Path(file_okay=False),
+              help="Where compare.md, compare.png and compare.json go.")
+@click.option("--archs", help="Comma-separated architectures (ARCH or ARCH:key=value;...). Default: all baselines.")
+@click.option("--methods", help="Comma-separated methods; 'none' for baselines only. Default: all.")
+@click.option("--method-archs", help="Architectures the methods run on (default: the first of --archs).")
+@click.option("--epochs", type=int, help="Training epochs per architecture (default 6; --quick 1).")
+@click.option("--finetune-epochs", type=int, help="Epochs per optimize stage (default 2; --quick 1).")
+@click.option("--max-train", type=int, help="Training images per architecture (default 2000; --quick 256; 0 = all).")
+@click.option("--teacher", help="distill teacher: one of --archs (its run is reused; default squeezenet), "
+              "another ARCH[:k=v;...] or a RUN folder.")
+@click.option("--unseen", help="Source never trained on (default ../shared/datasets/face-mask-chandrikadeb7; '' to skip).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quick", is_flag=True, help="A reduced grid for CI: 2 architectures, tiny subsets, 1 epoch.")
+def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, finetune_epochs, max_train, teacher,
+            unseen, seed, quick):
+    """Train (or reload) architectures, apply compression methods, and write one Markdown table
+    and an accuracy-vs-size plot (Pareto front marked) with the command and wall time."""
+    from maskgate.compare import CompareConfig, compare as run_compare
+
+    overrides = {"seed": seed}
+    if archs:
+        overrides["archs"] = tuple(a.strip() for a in archs.split(",") if a.strip())
+    if methods:
+        names = tuple(m.strip().replace("-", "_") for m in methods.split(",") if m.strip())
+        unknown = [m for m in names if m not in METHODS and m != "none"]
+        if unknown:
+            raise click.BadParameter(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+        overrides["methods"] = tuple(m for m in names if m != "none")
+    if method_archs:
+        overrides["method_archs"] = tuple(a.strip() for a in method_archs.split(",") if a.strip())
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if finetune_epochs is not None:
+        overrides["finetune_epochs"] = finetune_epochs
+    if max_train is not None:
+        overrides["max_train"] = max_train or None
+    if unseen is not None:
+        overrides["unseen"] = unseen or None
+    if teacher:
+        overrides["teacher"] = teacher
+    cfg = CompareConfig.quick(**overrides) if quick else CompareConfig(**overrides)
+    command = "maskgate " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = run_compare(data, out_dir, results_dir, cfg, command=command)
+    click.echo(f"{len(result['rows'])} rows in {result['wall_seconds'] / 60:.1f} min; "
+               f"wrote {results_dir}/compare.md, compare.png, compare.json")
+
+
+COMMANDS = [optimize, compare]

@@ -73,10 +73,10 @@ def _channels_absorbed(name: str, layers, consumers, outputs) -> bool:
         current = stack.pop()
         entry = layers[current]
         kind = entry["class_name"]
+        if kind in ABSORBING:  # even the output layer: only its input narrows
+            continue
         if current in outputs:
             return False
-        if kind in ABSORBING:
-            continue
         if kind == "DepthwiseConv2D" and entry["config"].get("depth_multiplier", 1) != 1:
             return False
         if kind in PASS_THROUGH:

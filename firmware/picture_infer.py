@@ -1,0 +1,79 @@
+# INFER: the model on a picture sent by the PC, through the very path a camera frame takes
+# (face detection when asked, the face square or centre square, 32x32 resize, int8 model).
+# `maskgate bench --images` streams a labelled folder through it to measure on-device
+# accuracy and agreement with the PC's int8 model.
+#
+#   INFER {"id": n, "w": W, "h": H, "o": offset, "detect": bool} NUL bytes
+#     The picture is W x H RGB565 (2 bytes a pixel, little-endian, row by row), sent in
+#     chunks at increasing offsets (one request frame each).
+#     -> {"id": n, "have": bytes received so far}            while the picture is incomplete
+#     -> {"id": n, "prob": P(positive label), "label": str, "scores": [...], "box": face or null,
+#         "roi": [x, y, w, h] judged, "us": [detect, resize, infer]}   when the last chunk lands
+# The result stays until the next id, so a lost reply is answered again, not recomputed.
+
+import image
+import time
+
+import face
+import files
+import frame
+from commands import Refused
+
+MAX_SIDE = 160  # 160 x 160 x 2 = 51 KB of heap at most
+MIN_SIDE = 8
+
+
+def _run(ctx, picture, detect):
+    cfg = ctx["config"]
+    model = ctx["model"]
+    img = image.Image(picture["w"], picture["h"], image.RGB565, buffer=picture["buf"])
+    t0 = time.ticks_us()
+    box = None
+    cascade = ctx.get("cascade")
+    if detect and cascade is not None:
+        box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"])
+    t1 = time.ticks_us()
+    w, h = img.width(), img.height()
+    roi = face.face_square(box, w, h, cfg["face_margin"]) if box else face.centre_square(w, h)
+    crop = face.to_input(img, roi, cfg["input_size"], image.AREA)
+    t2 = time.ticks_us()
+    scores = model.scores(crop)
+    prob, label = model.decide(scores)
+    t3 = time.ticks_us()
+    del crop, img
+    return {"id": picture["id"], "prob": prob, "label": label, "scores": scores,
+            "box": list(box) if box else None, "roi": list(roi),
+            "us": [time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2)]}
+
+
+def command(ctx, payload):
+    if ctx.get("model") is None:
+        raise Refused(frame.E_NOT_READY, "no model running: %s" % (ctx.get("error") or "not configured"))
+    head, data = frame.split_data(payload)
+    if not isinstance(head, dict):
+        raise Refused(frame.E_BAD_PAYLOAD, "INFER takes a JSON head, NUL, then RGB565 bytes")
+    pic_id = files._int(head, "id", 0, 1 << 30)
+    done = ctx.get("infer_done")
+    if done is not None and done["id"] == pic_id:
+        return done
+    picture = ctx.get("infer_buf")
+    offset = files._int(head, "o", 0, 1 << 30, 0)
+    if picture is None or picture["id"] != pic_id:
+        w = files._int(head, "w", MIN_SIDE, MAX_SIDE)
+        h = files._int(head, "h", MIN_SIDE, MAX_SIDE)
+        ctx["infer_buf"] = None
+        ctx["infer_done"] = None
+        picture = {"id": pic_id, "w": w, "h": h, "buf": bytearray(w * h * 2), "have": 0}
+        ctx["infer_buf"] = picture
+    total = len(picture["buf"])
+    if offset > picture["have"] or offset + len(data) > total:
+        return {"id": pic_id, "have": picture["have"]}  # out of step: the PC resends from here
+    picture["buf"][offset:offset + len(data)] = data
+    if offset + len(data) > picture["have"]:
+        picture["have"] = offset + len(data)
+    if picture["have"] < total:
+        return {"id": pic_id, "have": picture["have"]}
+    ctx["infer_buf"] = None
+    result = _run(ctx, picture, bool(head.get("detect")))
+    ctx["infer_done"] = result
+    return result

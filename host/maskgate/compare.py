@@ -1,0 +1,286 @@
+"""`maskgate compare`: architectures x compression methods, one table and one plot.
+
+Every architecture is trained (or its run reloaded) on the same manifest, exported through the
+same int8 path, budget gate and evaluation as a shipped model (models over budget are still
+measured, and marked), and every method runs on the chosen architectures with
+`optimize.methods`. The table gives float / int8 / gzip size, parameters, MACs, board arena,
+estimated M7 latency and float / int8 accuracy on the test split and on an unseen source; the
+plot is int8 accuracy against int8 size with the Pareto front (smallest model for its accuracy)
+marked.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from maskgate import budget
+from maskgate import evaluate as evaluation
+from maskgate.atomic import save_figure, write_json, write_text
+from maskgate.errors import DataError, MaskgateError
+from maskgate.optimize.methods import METHODS, OptimizeOptions, baseline, optimize_run, parse_arch_spec, table
+from maskgate.train import TrainConfig, file_sha256, train
+
+ARCHS = ("tinycnn", "maskgate", "squeezenet", "squeezenet_modified", "mobilenet_v1", "mobilenet_v2",
+         "mobilenet_v3_small", "minixception", "minixception_128_256", "resnet8")
+UNSEEN = "../shared/datasets/face-mask-chandrikadeb7"
+QUICK = {"archs": ("tinycnn", "maskgate"), "methods": ("prune", "channel_prune", "cluster", "qat", "distill", "dynamic"),
+         "epochs": 1, "finetune_epochs": 1, "max_train": 256, "max_val": 128, "micro_sample": 20,
+         "teacher": "tinycnn:width=2"}
+
+
+@dataclass
+class CompareConfig:
+    archs: tuple = ARCHS  # names or ARCH:key=value,... specs
+    methods: tuple = METHODS
+    method_archs: tuple | None = None  # architectures the methods run on (default: the first one)
+    epochs: int = 6  # training epochs per architecture
+    finetune_epochs: int = 2  # per optimize stage
+    max_train: int | None = 2000
+    max_val: int | None = None
+    seed: int = 0
+    unseen: str | None = UNSEEN  # a source never trained on (a dataset folder or manifest)
+    micro_sample: int = 100
+    sweep: tuple = (0.0, 0.2, 0.4, 0.6, 0.8)
+    teacher: str = "squeezenet"  # one of `archs` (its run is reused) or a spec / RUN folder for optimize
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def quick(cls, **overrides) -> "CompareConfig":
+        return cls(**{**QUICK, "sweep": (0.0, 0.5), **overrides})
+
+
+def _slug(spec: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in spec)
+
+
+def run_for(arch_spec: str, manifest: Path, runs_dir: Path, cfg: CompareConfig) -> Path:
+    """Train `arch_spec`, or reuse its run when one with the same settings and data is there."""
+    arch, options = parse_arch_spec(arch_spec)
+    train_cfg = TrainConfig(arch=arch, arch_options=options, epochs=cfg.epochs, max_train=cfg.max_train,
+                            max_val=cfg.max_val, seed=cfg.seed)
+    run_dir = runs_dir / _slug(arch_spec)
+    config_path = run_dir / "config.json"
+    if config_path.exists() and (run_dir / "model.keras").exists():
+        old = json.loads(config_path.read_text())
+        if old.get("train") == asdict(train_cfg) and old.get("data_manifest_sha256") == file_sha256(manifest):
+            return run_dir
+    return train(manifest, run_dir, train_cfg)
+
+
+def _row(arch_spec: str, method: str, summary: dict, test_name: str, unseen_name: str | None) -> dict:
+    f = summary["figures"]
+    datasets = summary["datasets"]
+    pick = lambda name, kind: datasets.get(name, {}).get(f"{kind}_accuracy") if name else None  # noqa: E731
+    return {
+        "arch": arch_spec, "method": method, "float_bytes": summary["float_bytes"], "int8_bytes": f["bytes"],
+        "gzip_bytes": f["gzip_bytes"], "params": f["params"], "macs": f["macs"], "arena_board": f["arena_bytes_board"],
+        "latency_ms": summary["latency_ms"]["typical"], "budget_ok": summary["budget_ok"], "refused": summary["refused"],
+        "test_float": pick(test_name, "float"), "test_int8": pick(test_name, "int8"),
+        "unseen_float": pick(unseen_name, "float"), "unseen_int8": pick(unseen_name, "int8"),
+        "weights": summary["weights"], "details": summary["details"], "seconds": summary["seconds"], "out": summary["out"],
+    }
+
+
+def pareto(rows: list[dict], key: str = "test_int8") -> list[dict]:
+    """Int8 models no other int8 model beats on both size (smaller) and accuracy (higher).
+    Dynamic-range models are left out: they are not int8 models and cannot run on the board."""
+    points = [r for r in rows if r.get(key) is not None and r.get("int8_bytes") and r["method"] != "dynamic"]
+    front = []
+    for r in points:
+        dominated = any(o is not r and o["int8_bytes"] <= r["int8_bytes"] and o[key] >= r[key]
+                        and (o["int8_bytes"] < r["int8_bytes"] or o[key] > r[key]) for o in points)
+        if not dominated:
+            front.append(r)
+    return sorted(front, key=lambda r: r["int8_bytes"])
+
+
+def compare(data, out_dir, results_dir, cfg: CompareConfig | None = None, command: str = "") -> dict:
+    """Run the grid; write results_dir/compare.md, compare.png and compare.json. Runs, models
+    and evaluations go under out_dir (large; not for committing)."""
+    cfg = cfg or CompareConfig()
+    started = time.time()
+    data = Path(data)
+    manifest = data / "manifest.csv" if data.is_dir() else data
+    if not manifest.exists():
+        raise DataError(f"{data}: no manifest.csv (import the data first: maskgate data import ...)")
+    out_dir, results_dir = Path(out_dir), Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    unseen_spec, unseen_name = None, None
+    if cfg.unseen:
+        if not Path(cfg.unseen).exists():
+            raise DataError(f"unseen source {cfg.unseen} not found (pass --unseen '' to skip it)")
+        name, unseen_manifest, split = evaluation.resolve_data(cfg.unseen, out_dir / "data")
+        unseen_spec = f"{unseen_manifest}:{split}" if split else str(unseen_manifest)
+        unseen_name = Path(unseen_manifest).parent.name + f":{split or 'test'}"
+    test_name = f"{manifest.parent.name}:test"
+    options = OptimizeOptions(epochs=cfg.finetune_epochs, max_train=cfg.max_train, max_val=cfg.max_val, seed=cfg.seed,
+                              eval=(unseen_spec,) if unseen_spec else (), micro_sample=cfg.micro_sample,
+                              sweep=tuple(cfg.sweep), teacher=cfg.teacher, teacher_epochs=cfg.epochs, **cfg.extra)
+    method_archs = cfg.method_archs or cfg.archs[:1]
+    rows, failures, runs = [], [], {}
+    for arch_spec in cfg.archs:
+        arch_started = time.time()
+        runs[arch_spec] = run_for(arch_spec, manifest, out_dir / "runs", cfg)
+        train_seconds = time.time() - arch_started
+        summary = baseline(runs[arch_spec], out_dir / "models" / _slug(arch_spec) / "none", options)
+        rows.append({**_row(arch_spec, "none", summary, test_name, unseen_name), "train_seconds": round(train_seconds, 1)})
+    # a teacher that is one of the compared architectures is that architecture's run (no second training)
+    teacher = str(runs[cfg.teacher]) if cfg.teacher in runs else cfg.teacher
+    for arch_spec in method_archs:
+        run_dir = runs.get(arch_spec) or run_for(arch_spec, manifest, out_dir / "runs", cfg)
+        for method in cfg.methods:
+            # distillation trains a student for as long as the architecture itself was trained
+            method_options = replace(options, teacher=teacher, **({"epochs": cfg.epochs} if method == "distill" else {}))
+            try:
+                summary = optimize_run(run_dir, method, out_dir / "models" / _slug(arch_spec) / method, method_options,
+                                       allow_over_budget=True)
+            except MaskgateError as e:  # e.g. an architecture channel pruning cannot narrow
+                failures.append({"arch": arch_spec, "method": method, "error": str(e)})
+                continue
+            rows.append(_row(arch_spec, method, summary, test_name, unseen_name))
+    result = {
+        "command": command, "wall_seconds": round(time.time() - started, 1), "config": asdict(cfg),
+        "data": str(manifest.resolve()), "test": test_name, "unseen": unseen_name,
+        "unseen_source": str(cfg.unseen) if cfg.unseen else None, "teacher": teacher, "rows": rows, "failures": failures,
+        "pareto_test": [(r["arch"], r["method"]) for r in pareto(rows, "test_int8")],
+        "pareto_unseen": [(r["arch"], r["method"]) for r in pareto(rows, "unseen_int8")],
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    write_json(results_dir / "compare.json", result)
+    plot(result, results_dir / "compare.png")
+    write_text(results_dir / "compare.md", markdown(result))
+    return result
+
+
+# ------------------------------------------------------------------ outputs
+def _kb(v) -> str:
+    return "–" if v is None else f"{v / 1024:.1f}"
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{v * 100:.2f}"
+
+
+METHOD_NOTES = {
+    "none": "int8 post-training quantization of the trained model",
+    "prune": "unstructured magnitude pruning (tfmot, polynomial schedule): zeros compress (gzip), the .tflite keeps its size",
+    "channel_prune": "L1 channel pruning: a narrower model, so parameters, MACs, arena and the .tflite shrink",
+    "cluster": "weight clustering (tfmot): few distinct values per kernel compress (gzip), same .tflite size",
+    "qat": "quantization-aware training",
+    "pqat": "pruning, then sparsity-preserving QAT",
+    "cqat": "clustering, then cluster-preserving QAT",
+    "pcqat": "pruning, sparsity-preserving clustering, then sparsity- and cluster-preserving QAT",
+    "distill": "knowledge distillation from a larger teacher trained here (KL, T and α of seed 002)",
+    "dynamic": "dynamic-range quantization (int8 weights, float activations): not runnable on the board",
+}
+
+
+def markdown(result: dict) -> str:
+    rows = result["rows"]
+    front = {tuple(p) for p in result["pareto_test"]}
+    cfg = result["config"]
+    lines = [
+        "# Architectures × compression methods", "",
+        f"Command: `{result['command'] or 'maskgate compare'}`  ",
+        f"Wall time: {result['wall_seconds'] / 60:.1f} min on this machine (2 CPU cores, shared).  ",
+        f"Data: `{result['data']}`; training: {cfg['epochs']} epochs on "
+        f"{'all' if cfg['max_train'] is None else cfg['max_train']} training images per architecture, "
+        f"{cfg['finetune_epochs']} fine-tuning epochs per optimize stage, seed {cfg['seed']}.  ",
+        f"Accuracy on the `{result['test']}` split and on `{Path(result['unseen_source']).name if result['unseen_source'] else '–'}` "
+        "(an unseen source, never trained on, imported whole); threshold 0.5 on P(mask).", "",
+        "Sizes in KB. Arena: tflite-micro arena as the board allocates it. Latency: MACs × 2.0 cycles / 480 MHz, "
+        "an estimate (no board here). Gate: int8 ≤ 230 KB and model + arena ≤ 260 KB. ★: on the Pareto front "
+        "of test accuracy vs int8 size.", "",
+    ]
+    header = ["arch", "method", "float", "int8", "gzip", "params", "MACs", "arena", "est. ms",
+              "test float %", "test int8 %", "unseen float %", "unseen int8 %", "gate", ""]
+    body = []
+    for r in rows:
+        gate = "ok" if r["budget_ok"] else ("n/a" if r["method"] == "dynamic" else "refused")
+        body.append([r["arch"], r["method"], _kb(r["float_bytes"]), _kb(r["int8_bytes"]), _kb(r["gzip_bytes"]),
+                     f"{r['params']:,}", f"{r['macs'] / 1e6:.2f} M", _kb(r["arena_board"]), f"{r['latency_ms']:.1f}",
+                     _pct(r["test_float"]), _pct(r["test_int8"]), _pct(r["unseen_float"]), _pct(r["unseen_int8"]),
+                     gate, "★" if (r["arch"], r["method"]) in front else ""])
+    lines += [table(header, body), ""]
+    lines += ["![accuracy vs size](compare.png)", ""]
+    by_arch = {}
+    for r in rows:
+        by_arch.setdefault(r["arch"], {})[r["method"]] = r
+    buys = []
+    for arch, methods in by_arch.items():
+        base = methods.get("none")
+        for method, r in methods.items():
+            if method == "none" or base is None:
+                continue
+            extra = []
+            if r["weights"] and r["weights"]["zero_fraction"] >= 0.01:
+                extra.append(f"{r['weights']['zero_fraction'] * 100:.0f} % zero int8 weights")
+            if r["weights"] and r["weights"]["max_distinct_per_channel"] <= 64:
+                extra.append(f"≤ {r['weights']['max_distinct_per_channel']} values per output channel")
+            if r["method"] == "distill":
+                extra.append(f"teacher {Path(str(r['details'].get('teacher', '?'))).name}")
+            buys.append([arch, method, f"{(r['int8_bytes'] / base['int8_bytes'] - 1) * 100:+.0f} %",
+                         f"{(r['gzip_bytes'] / base['gzip_bytes'] - 1) * 100:+.0f} %",
+                         f"{(r['macs'] / base['macs'] - 1) * 100:+.0f} %" if base["macs"] else "–",
+                         _delta(r["test_int8"], base["test_int8"]), _delta(r["unseen_int8"], base["unseen_int8"]),
+                         "; ".join(extra) or "–"])
+    if buys:
+        lines += ["## What each method buys (against the same architecture's int8 baseline)", "",
+                  table(["arch", "method", "int8 size", "gzip size", "MACs", "test int8", "unseen int8", "weights"], buys), ""]
+    lines += ["## Methods", ""] + [f"- `{m}`: {note}" for m, note in METHOD_NOTES.items()
+                                    if any(r["method"] == m for r in rows)] + [""]
+    refused = [r for r in rows if r["refused"] and r["method"] != "dynamic"]
+    if refused:
+        lines += ["## Refused by the budget gate (measured anyway)", ""]
+        lines += [f"- {r['arch']} / {r['method']}: {r['refused']}" for r in refused] + [""]
+    if result["failures"]:
+        lines += ["## Not run", ""] + [f"- {f['arch']} / {f['method']}: {f['error']}" for f in result["failures"]] + [""]
+    return "\n".join(lines)
+
+
+def _delta(value, base) -> str:
+    return "–" if value is None or base is None else f"{(value - base) * 100:+.2f} pp"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    panels = [("test_int8", f"{result['test']} (test split)")]
+    if result["unseen"]:
+        panels.append(("unseen_int8", f"{Path(result['unseen_source']).name} (unseen source)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 6), squeeze=False)
+    methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "none", m))
+    colours = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
+    for ax, (key, title) in zip(axes[0], panels):
+        pts = [r for r in rows if r[key] is not None]
+        for r in pts:
+            ax.scatter(r["int8_bytes"] / 1024, r[key] * 100, s=45, color=colours[r["method"]],
+                       facecolors=colours[r["method"]] if r["budget_ok"] else "none", linewidths=1.5,
+                       label=r["method"])
+            ax.annotate(r["arch"] if r["method"] == "none" else f"{r['arch']}/{r['method']}",
+                        (r["int8_bytes"] / 1024, r[key] * 100), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+        front = pareto(rows, key)
+        if front:
+            ax.step([r["int8_bytes"] / 1024 for r in front], [r[key] * 100 for r in front], where="post",
+                    color="black", lw=1.2, ls="--", label="Pareto front")
+            ax.scatter([r["int8_bytes"] / 1024 for r in front], [r[key] * 100 for r in front], s=140,
+                       facecolors="none", edgecolors="black", linewidths=1.0)
+        ax.axvline(budget.MODEL_MAX_BYTES / 1024, color="red", lw=0.8, ls=":", label="230 KB model limit")
+        ax.set_xscale("log")
+        ax.set_xlabel("int8 .tflite size (KB, log scale)")
+        ax.set_ylabel("int8 accuracy (%)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3, which="both")
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
+    fig.suptitle("int8 accuracy vs size (hollow: refused by the budget gate)")
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
