@@ -5,8 +5,9 @@
 #     first ask for shot n: -> {"id": n, "pending": true}; the next frame is taken (before
 #                              anything is drawn on it), cropped to the w:h aspect around
 #                              the centre, resized to w x h and compressed
-#     ask again:            -> head {"id", "bytes", "sha256", "frame", "w", "h", "saved"}, NUL,
-#                              then bytes o .. o+n of the JPEG (nothing when saved on the card)
+#     ask again:            -> head {"id", "bytes", "sha256", "frame", "w", "h", "saved", "o"}
+#                              (only {"id", "o"} for o > 0), NUL, then bytes o .. o+n of the
+#                              JPEG (nothing when saved on the card)
 #
 # The shot stays until the PC asks for another id, so a chunk that arrived damaged is simply
 # asked for again and a picture is never handed over half. With "sd": "captures/x.class/
@@ -45,8 +46,11 @@ def command(ctx, payload):
         offset = files._int(req, "o", 0, 1 << 30, 0)
         count = files._int(req, "n", 1, frame.MAX_CHUNK, frame.MAX_CHUNK)
         data = shot["data"]
-        head = {"id": shot_id, "bytes": shot["bytes"], "sha256": shot["sha256"], "frame": shot["frame"],
-                "w": shot["w"], "h": shot["h"], "saved": shot["saved"], "o": offset}
+        if offset:
+            head = {"id": shot_id, "o": offset}  # later chunks: a short head (noisy links)
+        else:
+            head = {"id": shot_id, "bytes": shot["bytes"], "sha256": shot["sha256"], "frame": shot["frame"],
+                    "w": shot["w"], "h": shot["h"], "saved": shot["saved"], "o": 0}
         return frame.with_data(head, data[offset:offset + count] if data else b"")
     want = ctx.get("want")
     if want is None or want["id"] != shot_id:

@@ -285,7 +285,7 @@ while True:
             ctx["log_error"] = str(e)
             log = None
     log_us = time.ticks_diff(time.ticks_us(), t5)
-    ctx["timings"].note(frame_id, time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2),
+    ctx["timings"].note(frame_id, now, time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2),
                         time.ticks_diff(t4, t3), int(log_ms * 1000), 1 if box else 0)
     log_ms = log_us / 1000
 

@@ -5,11 +5,11 @@
 # (p50, p95, fps) itself, so the board only records.
 #
 #   BENCH {"since": frame, "n": count}
-#     -> {"frames": [[frame, capture, detect, resize, infer, log, face], ...] (frame >= since,
+#     -> {"frames": [[frame, ms, capture, detect, resize, infer, log, face], ...] (frame >= since,
 #         oldest first, at most n), "last": newest frame noted, "fps": clock.fps(),
 #         "kept": KEPT, "boot": boot id}
-# `log` is the previous frame's logging (a row cannot time its own write); `face` is 1 when
-# a face was found.
+# `ms` is time.ticks_ms() when the frame was taken (for the frame rate); `log` is the previous
+# frame's logging (a row cannot time its own write); `face` is 1 when a face was found.
 
 import files
 
@@ -23,8 +23,8 @@ class Timings:
         self.count = 0
         self.last = -1
 
-    def note(self, frame_id, capture, detect, resize, infer, log, face):
-        self.rows[self.count % len(self.rows)] = (frame_id, capture, detect, resize, infer, log, face)
+    def note(self, frame_id, ms, capture, detect, resize, infer, log, face):
+        self.rows[self.count % len(self.rows)] = (frame_id, ms, capture, detect, resize, infer, log, face)
         self.count += 1
         self.last = frame_id
 

@@ -20,7 +20,7 @@ def test_quick_build_on_real_data(shared_datasets, tmp_path):
                                        "--out", str(out), "--quick"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "build.json").read_text())
-    assert set(summary["accuracy"]) == {"data:test", "face-mask-chandrikadeb7"}
+    assert set(summary["accuracy"]) == {"face-mask-12k:test", "face-mask-chandrikadeb7"}
     assert summary["accuracy"]["face-mask-chandrikadeb7"]["images"] > 3000  # never trained on, evaluated whole
     assert summary["model"]["bytes"] <= 230 * 1024 and summary["timings"]["total_s"] > 0
     for name in ("maskgate_int8.tflite", "maskgate_float.tflite", "manifest.json", "labels.txt", "curves.png"):

@@ -95,7 +95,7 @@ def test_evaluate_writes_report_plots_and_agreement(tiny_bundle, synthetic_impor
     from maskgate.evaluate import evaluate
 
     result = evaluate(tiny_bundle, [f"{synthetic_import}:test", f"{synthetic_import}:val"], tmp_path, micro_sample=10)
-    assert [s["name"].split(":")[1] for s in result["datasets"]] == ["test", "val"]
+    assert [s["name"] for s in result["datasets"]] == ["synthetic-faces:test", "synthetic-faces:val"]
     for s in result["datasets"]:
         assert s["int8"]["images"] == s["float"]["images"] == s["images"] > 0
         assert np.array(s["int8"]["confusion"]).sum() == s["images"]

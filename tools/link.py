@@ -97,6 +97,21 @@ def _candidate_ports() -> list[str]:
         return []
 
 
+def find_port(port: str | None = None) -> str:
+    """The port to use: the one given, else $MASKGATE_PORT, else the only camera-like port."""
+    if port:
+        return str(port)
+    if os.environ.get("MASKGATE_PORT"):
+        return os.environ["MASKGATE_PORT"]
+    found = _candidate_ports()
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise BoardError("no --port given and no camera port found: plug the camera in, or pass --port "
+                         "(/dev/ttyACM0 on Linux, /dev/cu.usbmodem* on macOS, COMn on Windows)")
+    raise BoardError(f"no --port given and several ports look like a camera: {', '.join(found)}: pass --port")
+
+
 def open_error(port: str, err: Exception) -> BoardError:
     """A BoardError that says what to do about a port that would not open."""
     text = str(err)
@@ -121,7 +136,7 @@ def open_error(port: str, err: Exception) -> BoardError:
 
 class Link:
     def __init__(self, port: str, *, baud: int = BAUD, timeout: float = 3.0, deadline: float = 30.0,
-                 reconnect_s: float = 20.0, check_version: bool = True):
+                 reconnect_s: float = 20.0, connect_s: float = 8.0, check_version: bool = True):
         if baud in IDE_BAUDS:
             raise BoardError(f"{baud} baud is how the OpenMV IDE takes the camera's port for its debug protocol "
                              f"(the running script would stop answering): use {BAUD}")
@@ -129,7 +144,8 @@ class Link:
         self.baud = baud
         self.timeout = timeout  # the longest one try waits
         self.deadline = deadline  # the longest one request keeps trying
-        self.reconnect_s = reconnect_s
+        self.reconnect_s = reconnect_s  # how long a port that went away may take to come back
+        self.connect_s = connect_s  # how long the first HELLO may take (a board still booting)
         self.check_version = check_version
         self.serial = None
         self.parser = frame.Parser(frame.MAX_CHUNK + REPLY_SLACK)
@@ -197,7 +213,10 @@ class Link:
     def _try_timeout(self) -> float:
         if self._srtt is None:
             return min(self.timeout, 0.5)  # a booting board answers late: HELLO is simply sent again
-        return min(self.timeout, max(0.08, 2 * self._srtt + 4 * self._rttvar + 0.03))
+        # the board answers between frames: never give up on a reply sooner than a frame or so
+        fps = (self.hello or {}).get("fps") or 0
+        floor = max(0.08, 1.5 / fps) if fps > 0 else 0.08
+        return min(self.timeout, max(floor, 2 * self._srtt + 4 * self._rttvar + 0.03))
 
     def _note_rtt(self, rtt: float) -> None:
         if self._srtt is None:
@@ -255,7 +274,7 @@ class Link:
                 return "error", json.loads(payload)  # our request, its seq damaged on the way
             return None  # a late reply to an earlier try
         if rtype == mtype | frame.REPLY:
-            if mtype != frame.HELLO:  # HELLO may wait for a booting board: not a round trip
+            if self.boot is not None:  # the first HELLO may wait for a booting board: not a round trip
                 self._note_rtt(min(1.0, time.monotonic() - sent))
             return "ok", payload
         if rtype == frame.ERROR:
@@ -275,9 +294,12 @@ class Link:
         except (ValueError, AttributeError):
             return False
 
-    def request(self, mtype: int, payload: bytes = b"", *, deadline: float | None = None) -> bytes:
+    def request(self, mtype: int, payload=b"", *, deadline: float | None = None) -> bytes:
         """Send a request until its reply comes; the reply payload. Raises RemoteError when
-        the board refuses it, BoardError when it cannot be had within the deadline."""
+        the board refuses it, BoardError when it cannot be had within the deadline.
+
+        `payload` may be a function giving the payload: it is asked again for every try,
+        so a data request can shrink to the chunk size the link has fallen back to."""
         if self.serial is None:
             self.open()
         limit = time.monotonic() + (self.deadline if deadline is None else deadline)
@@ -287,7 +309,8 @@ class Link:
             tries += 1
             self.stats["requests" if tries == 1 else "retries"] += 1
             try:
-                outcome, value = self._attempt(mtype, payload, self._try_timeout())
+                data = payload() if callable(payload) else payload
+                outcome, value = self._attempt(mtype, data, self._try_timeout())
             except (serial.SerialException, OSError) as e:
                 if mtype == frame.RESET:
                     self.close()
@@ -343,7 +366,7 @@ class Link:
 
     def _hello(self, timeout_total: float | None = None, short: bool = False) -> dict:
         payload = json.dumps({"min": True} if short else {"brief": True}).encode()
-        deadline = self.reconnect_s if timeout_total is None else timeout_total
+        deadline = self.connect_s if timeout_total is None else timeout_total
         try:
             raw = self.request(frame.HELLO, payload, deadline=deadline)
         except BoardError as e:
@@ -356,6 +379,11 @@ class Link:
         if not short:
             self.hello = hello
         return hello
+
+    def reconnect(self, why: str = "the board was reset") -> dict:
+        """Close the port, wait for it to come back (after a reset), HELLO again."""
+        self._reconnect(why)
+        return self.connect()
 
     def connect(self, deadline: float | None = None) -> dict:
         """Open the port, say HELLO; checks the protocol version. Returns the HELLO reply."""

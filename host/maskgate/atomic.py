@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextmanager
 def replacing(path):
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it goes."""
@@ -16,6 +20,7 @@ def replacing(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the result should read like any new file
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -80,10 +80,13 @@ def resolve_data(spec: str, work_dir: Path):
     evaluated whole (a source never trained on)."""
     path, _, split = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
     p = Path(path)
-    if p.is_file() and p.suffix == ".csv":
-        return p.parent.name + (f":{split or 'test'}"), p, split or "test"
     if p.is_dir() and (p / "manifest.csv").exists():
-        return p.name + (f":{split or 'test'}"), p / "manifest.csv", split or "test"
+        p = p / "manifest.csv"
+    if p.is_file() and p.suffix == ".csv":
+        from maskgate.data.manifest import read_manifest
+
+        sources = "+".join(sorted({row["source"] for row in read_manifest(p)}))
+        return f"{sources}:{split or 'test'}", p, split or "test"
     if p.is_dir():
         from maskgate.data.importer import import_sources
 

@@ -35,6 +35,7 @@ from maskgate import budget
 from maskgate.errors import BoardError
 
 from .. import board_config, firmware
+from ..sd_log import typed_row
 from . import image as image_mod
 from .card import Card, OsModule
 from .clock import Clock, TimeModule
@@ -66,21 +67,6 @@ class RunResult:
     ended: str  # "frames" (source ran dry or stop()), "reset", "exit", "crash", "interrupted" (Ctrl-C on the VCP)
     crash: str | None = None  # the traceback when the firmware died
     console: list = field(default_factory=list)
-
-
-def _typed_row(row: dict) -> dict:
-    def num(text, kind=float):
-        return kind(text) if text not in ("", None) else None
-
-    face = None
-    if row.get("face_w"):
-        face = tuple(int(row[k]) for k in ("face_x", "face_y", "face_w", "face_h"))
-    return {
-        "time_ms": int(row["time_ms"]), "frame": int(row["frame"]), "face": face,
-        "prob": num(row["prob"]), "label": row["label"], "door": row["door"],
-        "ms": {k: num(row[f"{k}_ms"]) for k in ("capture", "detect", "resize", "infer", "log")},
-        "fps": num(row["fps"]), "crop": row.get("crop") or None,
-    }
 
 
 class LogTail:
@@ -118,7 +104,7 @@ class LogTail:
                 if path.name not in self._header:
                     self._header[path.name] = cells
                     continue
-                rows.append(_typed_row(dict(zip(self._header[path.name], cells))))
+                rows.append(typed_row(dict(zip(self._header[path.name], cells))))
         return rows
 
 
@@ -269,6 +255,9 @@ class VirtualBoard:
         return self._stop.is_set()
 
     def before_frame(self) -> None:
+        # USB bytes arrive while the script runs: a Ctrl-C interrupts it unless it called
+        # usb.setinterrupt(-1) (on the camera the USB interrupt does this at any moment)
+        self.port.receive()
         if self.on_frame and self.frame_index >= 0:
             self.on_frame(self, self.frame_index)
 
@@ -288,6 +277,8 @@ class VirtualBoard:
         port and pin history (a RESET command lands here)."""
         main_py = self.card.real("main.py")
         if not main_py.is_file():
+            if self.repl:
+                return self._repl_only()
             raise BoardError(f"no main.py on the card {self.card.root}: install() the firmware first")
         self.source = open_source(self.frames_spec, loop=self.loop)
         self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
@@ -317,6 +308,14 @@ class VirtualBoard:
             if Repl(self).serve() == "reset":
                 ended = "reset"
         self.result = RunResult(self.frame_index + 1, ended, crash, list(self.console))
+        return self.result
+
+    def _repl_only(self) -> RunResult:
+        # A camera without main.py: just the REPL (how a fresh board meets mpremote).
+        self.boots += 1
+        self.soft_reset()
+        ended = "reset" if Repl(self).serve() == "reset" else "exit"
+        self.result = RunResult(self.frame_index + 1, ended, None, list(self.console))
         return self.result
 
     def serve(self) -> RunResult:

@@ -80,7 +80,7 @@ class OsModule:
         for name in self.listdir(path):
             st = os.stat(self._card.real(path) / name)
             kind = 0x4000 if stat_mod.S_ISDIR(st.st_mode) else 0x8000
-            yield (name, kind, 0, st.st_size)
+            yield (name, kind, 0, 0 if kind == 0x4000 else st.st_size)  # FatFS: folders have size 0
 
     def stat(self, path):
         st = os.stat(self._card.real(path))

@@ -37,15 +37,15 @@ def strip(model):
 
 
 def clustered_kernels(model) -> dict:
-    """name -> the kernel tfmot clusters in each kernel layer of a stripped model."""
+    """name -> the kernel tfmot clusters in each wrappable layer of a stripped model (its
+    ClusteringRegistry: Conv2D and Dense kernels, SeparableConv2D pointwise kernels; depthwise
+    kernels are not clustered)."""
     out = {}
     for layer in model.layers:
-        if not wrappable(model, layer):
+        if not wrappable(model, layer) or isinstance(layer, keras.layers.DepthwiseConv2D):
             continue
         if isinstance(layer, keras.layers.SeparableConv2D):
             out[layer.name] = layer.pointwise_kernel.numpy()
-        elif isinstance(layer, keras.layers.DepthwiseConv2D):
-            out[layer.name] = layer.depthwise_kernel.numpy()
         else:
             out[layer.name] = layer.kernel.numpy()
     return out

@@ -450,12 +450,24 @@ def summary_of(job: Job, result: dict, seconds: float) -> dict:
     }
 
 
+# the options each method uses (for the report), then those every method uses
+METHOD_OPTIONS = {
+    "prune": ("epochs", "learning_rate", "sparsity"), "channel_prune": ("epochs", "learning_rate", "sparsity"),
+    "cluster": ("epochs", "learning_rate", "clusters"), "qat": ("epochs", "learning_rate"),
+    "pqat": ("epochs", "learning_rate", "sparsity"), "cqat": ("epochs", "learning_rate", "clusters"),
+    "pcqat": ("epochs", "learning_rate", "sparsity", "clusters"),
+    "distill": ("epochs", "learning_rate", "temperature", "alpha", "teacher", "teacher_weights", "teacher_epochs", "student"),
+}
+COMMON_OPTIONS = ("max_train", "seed", "calibration_images", "eval")
+
+
 def report_markdown(job: Job, summary: dict) -> str:
     f = summary["figures"]
     kb = lambda v: "–" if v is None else f"{v / 1024:.1f} KB"  # noqa: E731
+    given = asdict(job.options)
+    shown = ", ".join(f"{k}={given[k]}" for k in METHOD_OPTIONS.get(job.method, ()) + COMMON_OPTIONS if given[k] not in (None, ()))
     lines = [f"# `{job.method}` of `{job.run_dir}`", "",
-             f"Architecture `{job.arch}`; {summary['seconds']:.0f} s on this machine. Options: "
-             + ", ".join(f"{k}={v}" for k, v in asdict(job.options).items() if k not in ("sweep",)) + ".", ""]
+             f"Architecture `{job.arch}`; {summary['seconds']:.0f} s on this machine. Options: {shown or 'defaults'}.", ""]
     for section in job.sections:
         lines += [section, ""]
     status = "passes" if summary["budget_ok"] else f"refused ({summary['refused']})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
 
-from maskgate.optimize.wrap import fresh_copy
+from maskgate.optimize.wrap import fresh_copy, output_layer_names
 from maskgate.tfenv import keras
 
 SCHEMES = ("qat", "pqat", "cqat", "pcqat")
@@ -58,19 +58,37 @@ def scheme(kind: str):
 
 
 def annotate(model):
-    """A copy of `model` with every layer but the input Rescaling annotated for quantization."""
+    """A copy of `model` with every layer but the input Rescaling annotated for quantization.
+    The output head, which pruning and clustering leave whole, gets plain 8-bit QAT: under the
+    collaborative schemes tfmot would otherwise find no zeros in it and switch sparsity
+    preservation off for the other Dense layers too (their quantizer state is shared)."""
     qk = _qk()
+    heads = output_layer_names(model)
+    plain = qk.default_8bit.Default8BitQuantizeRegistry()
 
     def clone(layer):
         copy = fresh_copy(layer)
-        return copy if isinstance(layer, keras.layers.Rescaling) else qk.quantize_annotate_layer(copy)
+        if isinstance(layer, keras.layers.Rescaling):
+            return copy
+        if layer.name in heads and plain.supports(copy):
+            return qk.quantize_annotate_layer(copy, quantize_config=plain.get_quantize_config(copy))
+        return qk.quantize_annotate_layer(copy)
 
     return keras.models.clone_model(model, clone_function=clone)
 
 
+def _custom_objects() -> dict:
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_registry import (
+        Default8BitQuantizeConfig,
+    )
+
+    return {"Default8BitQuantizeConfig": Default8BitQuantizeConfig}
+
+
 def quantize_aware(model, kind: str = "qat"):
     """The QAT model (fake-quantized, trainable) for a trained float model."""
-    return _qk().quantize_apply(annotate(model), scheme(kind))
+    with _qk().quantize_scope(_custom_objects()):
+        return _qk().quantize_apply(annotate(model), scheme(kind))
 
 
 @contextmanager
@@ -79,7 +97,7 @@ def scope():
     import tensorflow_model_optimization as tfmot
 
     with ExitStack() as stack:
-        stack.enter_context(tfmot.quantization.keras.quantize_scope())
+        stack.enter_context(tfmot.quantization.keras.quantize_scope(_custom_objects()))
         stack.enter_context(tfmot.sparsity.keras.prune_scope())
         stack.enter_context(tfmot.clustering.keras.cluster_scope())
         yield

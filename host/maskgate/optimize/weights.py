@@ -1,5 +1,5 @@
 """What an int8 .tflite's weights look like: the share of exact zeros and the number of distinct
-values per kernel, read straight from the flatbuffer. This is how pruning (zeros), clustering
+values per output channel, read straight from the flatbuffer. This is how pruning (zeros), clustering
 (few values) and their QAT-preserving variants are checked on the file that ships."""
 from __future__ import annotations
 
@@ -33,14 +33,13 @@ def int8_kernels(tflite_bytes: bytes) -> list[tuple[str, np.ndarray]]:
 
 
 def weight_stats(tflite_bytes: bytes) -> dict:
-    """zero_fraction over all kernels; max_distinct_per_channel: the most distinct values in one
-    output channel of any kernel but the last (the output head, which pruning and clustering
-    leave whole). Per channel because per-channel quantization scales each channel's shared
-    values separately."""
-    found = int8_kernels(tflite_bytes)
-    total = sum(k.size for _, k in found)
-    zeros = sum(int((k == 0).sum()) for _, k in found)
-    # output channels: axis 0 of conv (O,H,W,I) and fully connected (O,I); axis 3 of depthwise (1,H,W,O)
-    channels = [np.moveaxis(k, 3, 0) if op == "DEPTHWISE_CONV_2D" else k for op, k in found[:-1]]
-    per_channel = [int(np.unique(k[c]).size) for k in channels for c in range(k.shape[0])]
+    """Over the kernels pruning and clustering act on (conv and fully connected weights; not
+    depthwise kernels, which tfmot leaves alone, nor the last, output-head kernel):
+    zero_fraction, and max_distinct_per_channel, the most distinct values in one output channel
+    (per channel because per-channel quantization scales each channel's shared values apart)."""
+    found = [k for op, k in int8_kernels(tflite_bytes) if op != "DEPTHWISE_CONV_2D"][:-1]
+    total = sum(k.size for k in found)
+    zeros = sum(int((k == 0).sum()) for k in found)
+    # output channels are axis 0 of conv (O,H,W,I) and fully connected (O,I) weights
+    per_channel = [int(np.unique(k[c]).size) for k in found for c in range(k.shape[0])]
     return {"zero_fraction": zeros / total if total else 0.0, "max_distinct_per_channel": max(per_channel, default=0)}

@@ -1,0 +1,42 @@
+"""A virtual board serving its USB port on a pty, in a background thread, for the board-tool
+tests (tests/test_board_*.py): the host side is the real pyserial and the real mpremote."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+from pathlib import Path
+
+from conftest import dataset_files
+from maskgate_tools.virtualboard import VirtualBoard
+
+
+def faces(count: int = 6) -> list[Path]:
+    half = count // 2
+    return dataset_files("Test", "WithMask", half) + dataset_files("Test", "WithoutMask", count - half)
+
+
+@contextlib.contextmanager
+def running_board(board_model, tmp=None, *, fps: float = 30, install: bool = True, frames=None, **overrides):
+    """A booted virtual board on a pty with a stable port name (tmp/ttyACM0), looping
+    `frames` (default: a few real faces) in real time. Yields the board; stops it after."""
+    with contextlib.ExitStack() as stack:
+        if tmp is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maskgate-board-")))
+        tmp = Path(tmp)
+        board = VirtualBoard(frames or faces(), tmp / "card", clock="real", fps=fps, pty=True, loop=True,
+                             port_link=tmp / "ttyACM0")
+        if install:
+            board.install(board_model["path"], board_model["manifest"], **overrides)
+        board.start()
+        try:
+            yield board
+        finally:
+            board.port.faults = None
+            result = board.stop()
+            board.port.close()
+            assert result is None or result.crash is None, result.crash
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,388 @@
+"""`maskgate deploy`: the firmware, the model, its labels and config.json onto the camera's card.
+
+Three ways onto the card, one procedure:
+- protocol: the maskgate firmware is running and answers on the serial link -> its file
+  commands (PUT/STAT/RENAME), with the door loop running until the reset;
+- mpremote: MicroPython's REPL is reachable (a fresh camera, main.py not running, or
+  `--via mpremote`, which first asks the running firmware to stop for the REPL) -> the real
+  mpremote, as a user would run it;
+- drive: `--to-drive PATH`, the card mounted as a USB drive on the PC.
+With `--via auto` (the default) the board is asked HELLO first: the running firmware answers
+and the protocol is used (the REPL cannot be reached while it runs: setinterrupt(-1)); when
+nothing answers, the REPL is tried with mpremote.
+
+Before anything is written: the board's firmware version is read (HELLO), and a model the
+board cannot hold is refused (model bytes + tensor arena against the free heap HELLO reports,
+plus what the running model holds, which a reset frees). Then every file that differs (by
+sha256) is written under NAME.part, read back by sha256 on the card, and only when all are
+right renamed into place, config.json last; the model, config and labels being replaced
+move to rollback/ first (`maskgate deploy --rollback` swaps them back). Finally the board is
+reset and must come back running the new model (HELLO: model sha256, no error).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maskgate import budget
+from maskgate.errors import BoardError, BudgetError
+
+from . import board_config, mpremote_card
+from .link import Link, check_protocol, frame
+from .remote_card import RemoteCard
+
+PART = ".part"
+ROLLBACK = "rollback"
+LABELS_FILE = "labels.txt"
+CONFIG = board_config.CONFIG_FILE
+HEAP_RESERVE = 20 * 1024  # what the door loop allocates beside the model (Haar copy, crops, replies)
+FIRMWARE_HEAP = 48 * 1024  # the firmware's own modules, when only a bare REPL says how much is free
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def firmware_version(main_py: bytes | None) -> str | None:
+    m = re.search(rb'^VERSION = "([^"]+)"', main_py or b"", re.M)
+    return m.group(1).decode() if m else None
+
+
+def card_contents(model_path, manifest: dict | None = None, **overrides) -> tuple[dict[str, bytes], dict]:
+    """name -> bytes of everything deploy puts on the card, and the model's manifest."""
+    manifest = manifest if manifest is not None else board_config.manifest_for_model(model_path)
+    files = board_config.card_files(model_path, manifest, **overrides)
+    labels = manifest["contract"]["labels"]
+    files[LABELS_FILE] = ("\n".join(labels) + "\n").encode()
+    return files, manifest
+
+
+def write_order(names) -> list[str]:
+    """Firmware first, then labels and model, config.json last: a card caught half way has
+    a config that does not match its model, and the firmware then keeps the door closed."""
+    def rank(name):
+        if name == CONFIG:
+            return (3, name)
+        if name.endswith(".py"):
+            return (0, name)
+        return (1 if name == LABELS_FILE else 2, name)
+
+    return sorted(names, key=rank)
+
+
+def heap_needed(manifest: dict, model_bytes: bytes) -> int:
+    arena = manifest.get("arena_bytes_board")
+    if not arena:
+        arena = budget.model_figures(model_bytes)["arena_bytes_board"]
+    return len(model_bytes) + int(arena)
+
+
+# --- where the files go ---
+
+class ProtocolTarget:
+    via = "protocol"
+
+    def __init__(self, link: Link):
+        self.link = link
+        self.card = RemoteCard(link)
+
+    def hashes(self, names) -> dict:
+        out = {}
+        for name in names:
+            st = self.card.stat(name, hash=True)
+            out[name] = st["sha256"] if st and not st["dir"] else None
+        return out
+
+    def read(self, name) -> bytes | None:
+        return self.card.read(name) if self.card.stat(name) else None
+
+    def put(self, files: dict[str, bytes], progress=None) -> None:
+        for name, data in files.items():
+            self.card.write(name, data, progress)
+
+    def moves(self, pairs) -> None:
+        for src, dst in pairs:
+            self.card.rename(src, dst)
+
+    def restart(self) -> dict | None:
+        self.link.call(frame.RESET)
+        time.sleep(0.3)
+        return self.link.reconnect()
+
+
+class MpremoteTarget(mpremote_card.MpremoteCard):
+    via = "mpremote"
+
+    def read(self, name) -> bytes | None:
+        import tempfile
+
+        if self.hashes([name])[name] is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            mpremote_card.run(self.port, "fs", "cp", f":{name}", f"{tmp}/x")
+            return Path(tmp, "x").read_bytes()
+
+    def put(self, files: dict[str, bytes], progress=None) -> None:
+        super().put(files)
+        if progress:
+            progress(sum(len(d) for d in files.values()))
+
+    def restart(self) -> dict | None:
+        self.reset()
+        time.sleep(0.3)
+        link = Link(self.port, reconnect_s=30)
+        try:
+            return link.reconnect()
+        finally:
+            link.close()
+
+
+class DriveTarget:
+    via = "drive"
+
+    def __init__(self, root):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise BoardError(f"{root}: no such folder (is the camera's drive mounted there?)")
+
+    def _path(self, name) -> Path:
+        return self.root / name
+
+    def hashes(self, names) -> dict:
+        return {n: sha256(self._path(n).read_bytes()) if self._path(n).is_file() else None for n in names}
+
+    def read(self, name) -> bytes | None:
+        path = self._path(name)
+        return path.read_bytes() if path.is_file() else None
+
+    def put(self, files: dict[str, bytes], progress=None) -> None:
+        for name, data in files.items():
+            path = self._path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if progress:
+                progress(len(data))
+
+    def moves(self, pairs) -> None:
+        for src, dst in pairs:
+            self._path(dst).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._path(src), self._path(dst))
+
+    def restart(self) -> dict | None:
+        os.sync()
+        return None  # the camera sees the files after the drive is ejected and the board reset
+
+
+# --- choosing the way ---
+
+def open_target(port=None, to_drive=None, via="auto", log=print, read_only=False):
+    """(target, hello or None, how much heap is free for a model or None). read_only (a dry
+    run): a running firmware is read over the protocol, never stopped for the REPL."""
+    if to_drive:
+        return DriveTarget(to_drive), None, None
+    if not port:
+        raise BoardError("give --port (the camera's serial port) or --to-drive (its mounted USB drive)")
+    link = Link(port, check_version=False, reconnect_s=30)
+    link.open()  # a missing or busy port is reported as such, not as "not answering"
+    try:
+        hello = link.connect(deadline=8)
+    except BoardError:
+        hello = None
+    if hello is not None:
+        free = hello.get("heap_free", 0) + hello.get("model_heap", 0) - HEAP_RESERVE
+        speaks = hello.get("proto", 0) == frame.PROTOCOL
+        if via == "protocol" or (via == "auto" and speaks) or (read_only and speaks):
+            check_protocol(hello, port)
+            return ProtocolTarget(link), hello, free
+        # mpremote: ask the firmware to leave main.py so the REPL can be reached
+        try:
+            link.call(frame.REPL, deadline=10)
+        except BoardError as e:
+            link.close()
+            raise BoardError(f"firmware {hello.get('fw')} on {port} cannot be stopped over USB ({e}): "
+                             f"copy the files with --to-drive (the camera's USB drive) or the OpenMV IDE") from e
+        link.close()
+        time.sleep(0.5)
+        if not mpremote_card.reachable(port):
+            raise BoardError(f"the firmware on {port} stopped but the MicroPython REPL did not answer")
+        return MpremoteTarget(port), hello, free
+    link.close()
+    if via == "protocol":
+        raise BoardError(f"the board on {port} does not answer the maskgate protocol{link._shows()}")
+    log(f"no maskgate firmware answers on {port}: trying the MicroPython REPL (mpremote)")
+    if not mpremote_card.reachable(port):
+        raise BoardError(f"the board on {port} answers neither the maskgate protocol nor the MicroPython REPL: "
+                         f"is it an OpenMV Cam, and is the OpenMV IDE disconnected?{link._shows()}")
+    target = MpremoteTarget(port)
+    free = target.mem_free() - FIRMWARE_HEAP - HEAP_RESERVE  # an estimate: the firmware is not loaded
+    return target, None, free
+
+
+# --- deploy ---
+
+@dataclass
+class Plan:
+    via: str
+    files: dict[str, bytes]
+    status: dict[str, str]  # name -> "new" | "changed" | "unchanged"
+    keep: list[tuple[str, str]] = field(default_factory=list)  # current -> rollback/
+    firmware: tuple = (None, None)  # (on the board, deploying)
+    heap: dict = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[str]:
+        return [n for n in write_order(self.files) if self.status[n] != "unchanged"]
+
+    def lines(self) -> list[str]:
+        out = [f"via {self.via}; firmware {self.firmware[0] or '?'} -> {self.firmware[1]}"]
+        if self.heap:
+            h = self.heap
+            out.append(f"heap: model + arena {h['need'] / 1024:.1f} KB, free for a model "
+                       f"{h['free'] / 1024:.1f} KB" if h.get("free") is not None else
+                       f"heap: model + arena {h['need'] / 1024:.1f} KB (free heap not known here)")
+        for name in write_order(self.files):
+            out.append(f"  {self.status[name]:9} {name} ({len(self.files[name])} bytes)")
+        for src, dst in self.keep:
+            out.append(f"  keep      {src} -> {dst}")
+        return out
+
+
+def make_plan(target, files: dict[str, bytes], hello: dict | None, free: int | None, need: int,
+              force: bool = False) -> Plan:
+    current = target.hashes(list(files) + [f"{ROLLBACK}/{CONFIG}"])
+    status = {}
+    for name, data in files.items():
+        have = current.get(name)
+        status[name] = "new" if have is None else ("unchanged" if have == sha256(data) else "changed")
+    on_board = hello.get("fw") if hello else None
+    if on_board is None and target.via != "protocol":
+        on_board = firmware_version(target.read("main.py")) if current.get("main.py") else None
+    plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files.get("main.py"))),
+                heap={"need": need, "free": free})
+    if free is not None and need > free and not force:
+        raise BudgetError(f"the board cannot hold this model: model + tensor arena need {need / 1024:.1f} KB "
+                          f"of heap, the board has {free / 1024:.1f} KB for a model ({HEAP_RESERVE // 1024} KB kept "
+                          f"for the door loop); quantize a smaller model, or --force to try anyway")
+    # the model and config being replaced (with the labels) go to rollback/
+    new_cfg = json.loads(files[CONFIG])
+    old_cfg_raw = target.read(CONFIG) if current.get(CONFIG) else None
+    if old_cfg_raw and (status.get(new_cfg["model"]) != "unchanged" or status[CONFIG] != "unchanged"):
+        try:
+            old_cfg = json.loads(old_cfg_raw)
+        except ValueError:
+            old_cfg = {}
+        keep = [CONFIG, LABELS_FILE, old_cfg.get("model")]
+        have = target.hashes([n for n in keep if n])
+        plan.keep = [(n, f"{ROLLBACK}/{n}") for n in keep if n and have.get(n)]
+        for name, _ in plan.keep:
+            if status.get(name) == "unchanged":
+                status[name] = "rewritten"  # moved to rollback/, so written again from here
+    return plan
+
+
+def apply(target, plan: Plan, progress=None, log=print) -> dict | None:
+    """Write, verify, rename, restart. Returns the board's HELLO after the restart."""
+    names = plan.changed
+    if not names:
+        log("the card already holds these files")
+        return None
+    parts = {f"{n}{PART}": plan.files[n] for n in names}
+    for attempt in range(3):
+        target.put(parts, progress)
+        got = target.hashes(list(parts))
+        bad = [n for n, data in parts.items() if got.get(n) != sha256(data)]
+        if not bad:
+            break
+        log(f"sha256 read-back differs for {', '.join(bad)}: writing again")
+        parts = {n: parts[n] for n in bad}
+    else:
+        raise BoardError(f"the card's copies of {', '.join(bad)} never matched (sha256 read-back); nothing was replaced")
+    moves = list(plan.keep) + [(f"{n}{PART}", n) for n in names]
+    target.moves(moves)
+    return target.restart()
+
+
+def check_running(hello: dict | None, files: dict[str, bytes], port) -> list[str]:
+    """What is wrong with the board after the restart (empty when it runs the new model)."""
+    if hello is None:
+        return []
+    cfg = json.loads(files[CONFIG])
+    problems = []
+    if hello.get("error"):
+        problems.append(f"the board reports: {hello['error']}")
+    if hello.get("model_sha256") != cfg.get("model_sha256"):
+        problems.append(f"the board runs model {str(hello.get('model_sha256'))[:12]}..., "
+                        f"not the deployed {str(cfg.get('model_sha256'))[:12]}...")
+    want = firmware_version(files.get("main.py"))
+    if want and hello.get("fw") != want:
+        problems.append(f"the board runs firmware {hello.get('fw')}, not {want}")
+    return problems
+
+
+def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, overrides=None,
+           dry_run=False, force=False, progress=None, log=print) -> dict:
+    files, manifest = card_contents(model_path, manifest, **(overrides or {}))
+    model_bytes = files[json.loads(files[CONFIG])["model"]]
+    target, hello, free = open_target(port, to_drive, via, log, read_only=dry_run)
+    try:
+        plan = make_plan(target, files, hello, free, heap_needed(manifest, model_bytes), force)
+        for line in plan.lines():
+            log(line)
+        if dry_run:
+            return {"plan": plan, "hello": hello, "dry_run": True}
+        after = apply(target, plan, progress, log)
+        problems = check_running(after, files, port)
+        if problems:
+            raise BoardError("deployed, but " + "; ".join(problems) +
+                             f" (maskgate deploy --port {port} --rollback puts the previous model back)")
+        if target.via == "drive":
+            log("written to the drive: eject it, then reset the camera (it reads the card at boot)")
+        return {"plan": plan, "hello": after, "dry_run": False}
+    finally:
+        if isinstance(target, ProtocolTarget):
+            target.link.close()
+
+
+def rollback(*, port=None, to_drive=None, via="auto", log=print) -> dict:
+    """Swap the model, config and labels with those kept in rollback/ and restart."""
+    target, hello, _ = open_target(port, to_drive, via, log)
+    try:
+        old_raw = target.read(f"{ROLLBACK}/{CONFIG}")
+        if old_raw is None:
+            raise BoardError("nothing to roll back to: the card has no rollback/config.json (deploy keeps the "
+                             "previous model there when it replaces one)")
+        old_cfg = json.loads(old_raw)
+        cur_raw = target.read(CONFIG)
+        cur_model = json.loads(cur_raw).get("model") if cur_raw else None
+        names = sorted({CONFIG, LABELS_FILE, old_cfg.get("model"), cur_model} - {None})
+        here = target.hashes(names)
+        kept = target.hashes([f"{ROLLBACK}/{n}" for n in names])
+        moves = []
+        for n in names:
+            if here.get(n):
+                moves.append((n, f"{n}.swap"))
+        for n in names:
+            if kept.get(f"{ROLLBACK}/{n}"):
+                moves.append((f"{ROLLBACK}/{n}", n))
+        for n in names:
+            if here.get(n):
+                moves.append((f"{n}.swap", f"{ROLLBACK}/{n}"))
+        for src, dst in moves:
+            log(f"  {src} -> {dst}")
+        target.moves(moves)
+        after = target.restart()
+        if after is not None and (after.get("error") or after.get("model_sha256") != old_cfg.get("model_sha256")):
+            raise BoardError(f"rolled back, but the board reports model {after.get('model_sha256')} "
+                             f"and error {after.get('error')!r}")
+        return {"hello": after, "model_sha256": old_cfg.get("model_sha256")}
+    finally:
+        if isinstance(target, ProtocolTarget):
+            target.link.close()
