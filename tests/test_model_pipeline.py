@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from maskgate import budget, contract
+from maskgate import budget
 from maskgate.errors import BudgetError
 from maskgate.optimize.quantize import INT8_FILE, MANIFEST_FILE, check_input_contract, write_bundle
 from maskgate.runtime import LiteModel, micro_raw

@@ -13,7 +13,7 @@ import pytest
 from maskgate.data import mask_render, synth_masks
 from maskgate.data.hashing import phash
 from maskgate.data.images import read_rgb
-from maskgate.data.manifest import read_manifest, write_manifest
+from maskgate.data.manifest import read_csv, read_manifest, write_manifest
 from maskgate.data.mask_render import FaceFrame
 from maskgate.errors import DataError
 
@@ -80,7 +80,7 @@ def test_synthetic_pictures_keep_the_group_and_split_of_their_face(synthetic_wit
     assert after[:len(before)] == before  # the input rows, unchanged, come first
     new = after[len(before):]
     bare = {r["path"]: r for r in before if r["label"] == "no_mask"}
-    provenance = {p["path"]: p for p in synth_masks.read_provenance(manifest_out.parent / "synth.csv")}
+    provenance = {p["path"]: p for p in read_csv(manifest_out.parent / "synth.csv")}
     assert len(new) == len(provenance) == 2 * len(bare)  # every face: one mask, one incorrect
     for row in new:
         face = bare[provenance[row["path"]]["from_path"]]
@@ -118,7 +118,7 @@ def test_refuses_a_manifest_without_bare_faces(tmp_path, synthetic_import):
 
 def test_real_faces_get_masks_from_their_eyes(bare_faces_import, tmp_path):
     out = synth_masks.synth_masks(bare_faces_import, tmp_path / "out", incorrect=True, seed=0, progress=False)
-    provenance = synth_masks.read_provenance(out.parent / "synth.csv")
+    provenance = read_csv(out.parent / "synth.csv")
     faces_used = {p["from_path"] for p in provenance}
     bare = [r for r in read_manifest(bare_faces_import) if r["label"] == "no_mask"]
     assert len(faces_used) >= 0.75 * len(bare)

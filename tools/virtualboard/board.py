@@ -198,6 +198,10 @@ class VirtualBoard:
         self.heap.allocated = 0  # the GC heap starts empty again (models loaded before are gone)
         self.port.boot()
 
+    def firmware_module(self, name: str):
+        """A firmware module as loaded by the running boot (tests look inside or wrap it)."""
+        return self._modules.get(name)
+
     def sandbox_builtins(self) -> dict:
         return self._builtins
 

@@ -23,8 +23,6 @@ square.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ import cv2
 import numpy as np
 
 from maskgate import atomic, contract
+from maskgate.data.manifest import write_csv
 from maskgate.errors import DataError
 
 # The firmware's find_features arguments (firmware/config.py DEFAULTS haar_*), mirrored below.
@@ -222,7 +221,7 @@ def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip
         if progress:
             bar.stop()
     _write_labels(out_dir, result)
-    atomic.write_text(out_dir / "faces.csv", _csv_text(result.rows))
+    write_csv(out_dir / "faces.csv", CSV_COLUMNS, result.rows)
     atomic.write_text(out_dir / "faces-report.md", faces_report(result, src))
     return result
 
@@ -257,19 +256,6 @@ def _write_labels(out_dir: Path, result: FacesResult) -> None:
     labels = [lab for lab in contract.LABELS_THREE if any(r["label"] == lab and r["crop"] for r in result.rows)]
     if labels:
         atomic.write_text(out_dir / "labels.txt", "\n".join(labels) + "\n")
-
-
-def _csv_text(rows) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def read_faces_csv(path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def detector_settings() -> str:

@@ -43,8 +43,14 @@ def write_csv(path, columns, rows) -> Path:
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: str(v) for k, v in row.items()})
+        writer.writerow({k: "" if v is None else str(v) for k, v in row.items()})
     return atomic.write_text(path, buf.getvalue())
+
+
+def read_csv(path) -> list[dict]:
+    """Rows of a CSV this package wrote (side files such as faces.csv and synth.csv), as strings."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 def format_face(face) -> str:

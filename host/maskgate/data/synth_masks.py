@@ -11,8 +11,6 @@ seed gives the same pictures whatever the order or the subset of faces.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from maskgate.errors import DataError
 from . import faces, mask_render
 from .hashing import phash, phash_hex, sha256_bytes
 from .images import ImageError, read_rgb
-from .manifest import SPLITS, read_manifest, write_manifest
+from .manifest import SPLITS, read_manifest, write_csv, write_manifest
 from .mask_render import FaceFrame
 
 SOURCE_NAME = "synth-masks"
@@ -165,7 +163,7 @@ def synth_masks(manifest_in, out_dir, incorrect: bool = False, seed: int = 0, li
         raise DataError(f"no mask could be drawn: no face geometry in any of {len(bare)} pictures")
 
     _write_labels(out_dir, new_rows)
-    atomic.write_text(out_dir / "synth.csv", _csv(PROVENANCE_COLUMNS, provenance))
+    write_csv(out_dir / "synth.csv", PROVENANCE_COLUMNS, provenance)
     manifest_out = write_manifest(out_dir / "manifest.csv", rows + new_rows)
     atomic.write_text(out_dir / "synth-report.md", _report(manifest_in, out_dir, seed, len(bare), provenance, skipped))
     return manifest_out
@@ -174,19 +172,6 @@ def synth_masks(manifest_in, out_dir, incorrect: bool = False, seed: int = 0, li
 def _write_labels(out_dir: Path, new_rows) -> None:
     labels = [lab for lab in ("mask", "incorrect") if any(r["label"] == lab for r in new_rows)]
     atomic.write_text(out_dir / "labels.txt", "\n".join(labels) + "\n")
-
-
-def _csv(columns, rows) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def read_provenance(path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def _report(manifest_in, out_dir, seed, faces_used, provenance, skipped) -> str:
