@@ -118,13 +118,17 @@ def list_dir(ctx, payload):
             names.append(entry)
     names.sort()
     entries = []
+    room = frame.MAX_CHUNK - 64  # a page is one bounded reply, however long the names
     for entry in names[:count]:
+        room -= len(entry[0]) + 24
+        if room < 0 and entries:
+            break
         is_dir = bool(entry[1] & DIR_FLAG)
         size = entry[3] if len(entry) > 3 else 0
         if not is_dir and len(entry) <= 3:
             size = os.stat((path + "/" if path else "") + entry[0])[6]
         entries.append([entry[0], 0 if is_dir else size, is_dir])
-    return {"entries": entries, "more": len(names) > count}
+    return {"entries": entries, "more": len(names) > len(entries)}
 
 
 def stat(ctx, payload):

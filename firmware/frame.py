@@ -10,7 +10,8 @@
 #   2       1     type              (requests below; a reply is the request type | REPLY)
 #   3       1     seq               (chosen by the host, echoed in the reply)
 #   4       2     payload length    (0 .. the receiver's max_payload)
-#   6       n     payload           (JSON for control messages, raw bytes for data)
+#   6       n     payload           (JSON for control messages; JSON, NUL, raw bytes where data
+#                                    travels with it: with_data() / split_data())
 #   6+n     4     CRC-32 of bytes 2 .. 6+n (type, seq, length, payload): binascii.crc32
 #
 # One request gets exactly one reply: the same seq, type | REPLY on success or ERROR with a

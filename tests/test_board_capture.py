@@ -99,7 +99,7 @@ def test_capture_through_damaged_bytes_and_a_pulled_cable(board, link, tmp_path,
             made[sha256(shot["data"])] = shot["data"]
 
     monkeypatch.setattr(firmware_capture, "take", recording_take)
-    board.port.faults = Faults(corrupt=0.01, seed=11, unplug_after=9000)  # 1 % of the bytes, both ways
+    board.port.faults = Faults(corrupt=0.01, seed=11, unplug_after=5000)  # 1 % of the bytes, both ways
     try:
         result = capture.capture(board.pty_path, "mask", 4, tmp_path, size=(48, 48), quality=70, link=link)
     finally:

@@ -40,7 +40,7 @@ def test_dry_run_then_deploy_through_a_bad_cable_then_rollback(board_model, tmp_
         assert "changed   config.json" in text and "changed   door.py" in text and "new       labels.txt" in text
         assert "unchanged main.py" in text and "keep      config.json -> rollback/config.json" in text
 
-        board.port.faults = Faults(corrupt=0.002, seed=7, unplug_after=6000)
+        board.port.faults = Faults(corrupt=0.002, seed=7, unplug_after=22000)  # while the PUTs run
         result = deploy.deploy(board_model["path"], port=board.pty_path, manifest=board_model["manifest"],
                                overrides={"door.k": 2}, log=lambda *_: None)
         counts = board.port.faults.counts

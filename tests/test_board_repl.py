@@ -9,7 +9,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 import serial
 
 from boards import running_board

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from maskgate.cli import main
-from maskgate.compare import CompareConfig, compare, pareto
+from maskgate.compare import CompareConfig, compare, pareto, pick_teacher
 from maskgate.errors import BudgetError
 from maskgate.optimize.methods import OptimizeOptions, optimize_run, parse_arch_spec
 
@@ -19,6 +19,17 @@ def test_pareto_front():
         {"arch": "d", "method": "dynamic", "int8_bytes": 10, "test_int8": 0.99},  # not an int8 model
     ]
     assert [r["arch"] for r in pareto(rows)] == ["b", "c"]
+
+
+def test_best_teacher_is_the_most_accurate_other_run(tmp_path):
+    runs = {}
+    for arch, accuracy in (("student", 0.99), ("small", 0.90), ("big", 0.97)):
+        (tmp_path / arch).mkdir()
+        (tmp_path / arch / "config.json").write_text(json.dumps({"best_val_accuracy": accuracy}))
+        runs[arch] = tmp_path / arch
+    assert pick_teacher("best", "student", runs) == str(tmp_path / "big")
+    assert pick_teacher("small", "student", runs) == str(tmp_path / "small")
+    assert pick_teacher("tinycnn:width=2", "student", runs) == "tinycnn:width=2"
 
 
 def test_arch_specs():

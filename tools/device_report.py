@@ -153,7 +153,7 @@ def markdown(r: dict) -> str:
              f"board labels: {', '.join(f'{k} {v}' for k, v in sorted(r['board_labels'].items()))}.", ""]
     acc = r.get("accuracy")
     if acc:
-        lines += [f"## Accuracy (labelled sessions)", "",
+        lines += ["## Accuracy (labelled sessions)", "",
                   f"Overall: {acc['accuracy']} over {acc['judged']} judged decisions.", "",
                   "| true \\ board | " + " | ".join(acc["columns"]) + " | accuracy |",
                   "|---|" + "---|" * (len(acc["columns"]) + 1)]

@@ -44,7 +44,7 @@ IDE_BAUDS = (921600, 12000000)
 # Errors meaning "your request arrived damaged": send it again.
 RESEND_ERRORS = ("bad_crc", "incomplete", "oversize")
 MIN_CHUNK = 48
-REPLY_SLACK = 1024  # largest JSON head or control reply beside a data chunk
+REPLY_SLACK = 4096  # room for a JSON head beside a data chunk, or a long control reply
 
 
 class RemoteError(BoardError):

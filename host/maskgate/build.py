@@ -68,8 +68,10 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
     out_dir = Path(out_dir)
     data_dir = Path(data_dir) if data_dir else None
     train_values = dict(config["train"])
+    quick_values = dict(config["quick"])
+    synth_limit = quick_values.pop("synth_limit", None) if quick else None
     if quick:
-        train_values.update(config["quick"])
+        train_values.update(quick_values)
     cfg = train.TrainConfig.from_dict(train_values)
     timings = {}
 
@@ -87,7 +89,8 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
 
         # masked twins of bare faces: the unmasked class then cannot be told apart by framing
         # or by the look of one source (face-mask-12k's bare faces all come from CelebA)
-        train_manifest = synth_masks(manifest, out_dir / "synth", seed=d["seed"], splits=tuple(d["synth_splits"]))
+        train_manifest = synth_masks(manifest, out_dir / "synth", seed=d["seed"], splits=tuple(d["synth_splits"]),
+                                     limit=synth_limit)
     timings["import_s"] = round(time.time() - t, 1)
 
     console.rule(f"[bold]2/4 train {cfg.arch}")

@@ -35,15 +35,15 @@ class CompareConfig:
     archs: tuple = ARCHS  # names or ARCH:key=value,... specs
     methods: tuple = METHODS
     method_archs: tuple | None = None  # architectures the methods run on (default: the first one)
-    epochs: int = 6  # training epochs per architecture
+    epochs: int = 8  # training epochs per architecture
     finetune_epochs: int = 2  # per optimize stage
-    max_train: int | None = 2000
+    max_train: int | None = 3000
     max_val: int | None = None
     seed: int = 0
     unseen: str | None = UNSEEN  # a source never trained on (a dataset folder or manifest)
     micro_sample: int = 100
     sweep: tuple = (0.0, 0.2, 0.4, 0.6, 0.8)
-    teacher: str = "squeezenet"  # one of `archs` (its run is reused) or a spec / RUN folder for optimize
+    teacher: str = "best"  # see pick_teacher
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -69,16 +69,30 @@ def run_for(arch_spec: str, manifest: Path, runs_dir: Path, cfg: CompareConfig) 
     return train(manifest, run_dir, train_cfg)
 
 
-def _row(arch_spec: str, method: str, summary: dict, test_name: str, unseen_name: str | None) -> dict:
+def pick_teacher(teacher: str, student: str, runs: dict) -> str:
+    """The distillation teacher for `student`: "best" is the compared run (not the student's)
+    with the highest validation accuracy; a compared architecture's name is its run (neither is
+    trained twice); anything else (ARCH[:k=v] or a RUN folder) goes to optimize as it is."""
+    if teacher == "best":
+        others = {a: r for a, r in runs.items() if a != student}
+        if not others:
+            raise MaskgateError("--teacher best needs another architecture in the comparison")
+        score = lambda a: json.loads((others[a] / "config.json").read_text()).get("best_val_accuracy", 0.0)  # noqa: E731
+        return str(others[max(others, key=score)])
+    return str(runs[teacher]) if teacher in runs else teacher
+
+
+def _row(arch_spec: str, method: str, summary: dict) -> dict:
     f = summary["figures"]
-    datasets = summary["datasets"]
-    pick = lambda name, kind: datasets.get(name, {}).get(f"{kind}_accuracy") if name else None  # noqa: E731
+    # evaluations come in the order of the specs: the test split, then the unseen source
+    test, unseen = (summary["datasets"] + [{}, {}])[:2]
     return {
         "arch": arch_spec, "method": method, "float_bytes": summary["float_bytes"], "int8_bytes": f["bytes"],
         "gzip_bytes": f["gzip_bytes"], "params": f["params"], "macs": f["macs"], "arena_board": f["arena_bytes_board"],
         "latency_ms": summary["latency_ms"]["typical"], "budget_ok": summary["budget_ok"], "refused": summary["refused"],
-        "test_float": pick(test_name, "float"), "test_int8": pick(test_name, "int8"),
-        "unseen_float": pick(unseen_name, "float"), "unseen_int8": pick(unseen_name, "int8"),
+        "test_name": test.get("name"), "unseen_name": unseen.get("name"),
+        "test_float": test.get("float_accuracy"), "test_int8": test.get("int8_accuracy"),
+        "unseen_float": unseen.get("float_accuracy"), "unseen_int8": unseen.get("int8_accuracy"),
         "weights": summary["weights"], "details": summary["details"], "seconds": summary["seconds"], "out": summary["out"],
     }
 
@@ -107,14 +121,12 @@ def compare(data, out_dir, results_dir, cfg: CompareConfig | None = None, comman
         raise DataError(f"{data}: no manifest.csv (import the data first: maskgate data import ...)")
     out_dir, results_dir = Path(out_dir), Path(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    unseen_spec, unseen_name = None, None
+    unseen_spec = None
     if cfg.unseen:
         if not Path(cfg.unseen).exists():
             raise DataError(f"unseen source {cfg.unseen} not found (pass --unseen '' to skip it)")
         name, unseen_manifest, split = evaluation.resolve_data(cfg.unseen, out_dir / "data")
         unseen_spec = f"{unseen_manifest}:{split}" if split else str(unseen_manifest)
-        unseen_name = Path(unseen_manifest).parent.name + f":{split or 'test'}"
-    test_name = f"{manifest.parent.name}:test"
     options = OptimizeOptions(epochs=cfg.finetune_epochs, max_train=cfg.max_train, max_val=cfg.max_val, seed=cfg.seed,
                               eval=(unseen_spec,) if unseen_spec else (), micro_sample=cfg.micro_sample,
                               sweep=tuple(cfg.sweep), teacher=cfg.teacher, teacher_epochs=cfg.epochs, **cfg.extra)
@@ -125,25 +137,28 @@ def compare(data, out_dir, results_dir, cfg: CompareConfig | None = None, comman
         runs[arch_spec] = run_for(arch_spec, manifest, out_dir / "runs", cfg)
         train_seconds = time.time() - arch_started
         summary = baseline(runs[arch_spec], out_dir / "models" / _slug(arch_spec) / "none", options)
-        rows.append({**_row(arch_spec, "none", summary, test_name, unseen_name), "train_seconds": round(train_seconds, 1)})
-    # a teacher that is one of the compared architectures is that architecture's run (no second training)
-    teacher = str(runs[cfg.teacher]) if cfg.teacher in runs else cfg.teacher
+        rows.append({**_row(arch_spec, "none", summary), "train_seconds": round(train_seconds, 1)})
+    teachers = {}
     for arch_spec in method_archs:
         run_dir = runs.get(arch_spec) or run_for(arch_spec, manifest, out_dir / "runs", cfg)
         for method in cfg.methods:
-            # distillation trains a student for as long as the architecture itself was trained
-            method_options = replace(options, teacher=teacher, **({"epochs": cfg.epochs} if method == "distill" else {}))
+            method_options = options
             try:
+                if method == "distill":
+                    # a student trained for as long as the architecture itself was, by a teacher
+                    teacher = teachers[arch_spec] = pick_teacher(cfg.teacher, arch_spec, runs)
+                    method_options = replace(options, teacher=teacher, epochs=cfg.epochs)
                 summary = optimize_run(run_dir, method, out_dir / "models" / _slug(arch_spec) / method, method_options,
                                        allow_over_budget=True)
             except MaskgateError as e:  # e.g. an architecture channel pruning cannot narrow
                 failures.append({"arch": arch_spec, "method": method, "error": str(e)})
                 continue
-            rows.append(_row(arch_spec, method, summary, test_name, unseen_name))
+            rows.append(_row(arch_spec, method, summary))
     result = {
         "command": command, "wall_seconds": round(time.time() - started, 1), "config": asdict(cfg),
-        "data": str(manifest.resolve()), "test": test_name, "unseen": unseen_name,
-        "unseen_source": str(cfg.unseen) if cfg.unseen else None, "teacher": teacher, "rows": rows, "failures": failures,
+        "data": str(manifest.resolve()), "test": rows[0]["test_name"] if rows else None,
+        "unseen": rows[0]["unseen_name"] if rows else None, "unseen_source": str(cfg.unseen) if cfg.unseen else None,
+        "teachers": teachers, "rows": rows, "failures": failures,
         "pareto_test": [(r["arch"], r["method"]) for r in pareto(rows, "test_int8")],
         "pareto_unseen": [(r["arch"], r["method"]) for r in pareto(rows, "unseen_int8")],
     }
@@ -172,7 +187,8 @@ METHOD_NOTES = {
     "pqat": "pruning, then sparsity-preserving QAT",
     "cqat": "clustering, then cluster-preserving QAT",
     "pcqat": "pruning, sparsity-preserving clustering, then sparsity- and cluster-preserving QAT",
-    "distill": "knowledge distillation from a larger teacher trained here (KL, T and α of seed 002)",
+    "distill": "knowledge distillation (KL, T and α of seed 002) from a teacher trained here: by default the most "
+               "accurate other architecture of the comparison; the student is trained from scratch",
     "dynamic": "dynamic-range quantization (int8 weights, float activations): not runnable on the board",
 }
 

@@ -30,7 +30,8 @@ DEFAULTS = {
     "train": {},
     "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},
     "evaluate": {"sources": ["face-mask-chandrikadeb7"]},
-    "quick": {"max_train": 1500, "max_val": 400, "epochs": 3},
+    # --quick: these [train] overrides, and synthetic masks on at most synth_limit faces
+    "quick": {"max_train": 1500, "max_val": 400, "epochs": 3, "synth_limit": 500},
 }
 
 

@@ -64,9 +64,9 @@ def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, te
     f = s["figures"]
     click.echo(f"{s['method']}: int8 {f['bytes'] / 1024:.1f} KB (gzip {f['gzip_bytes'] / 1024:.1f} KB), "
                f"{f['params']:,} params, {f['macs']:,} MACs; gate {'ok' if s['budget_ok'] else 'refused'}")
-    for name, d in s["datasets"].items():
+    for d in s["datasets"]:
         acc = lambda v: "–" if v is None else f"{v * 100:.2f} %"  # noqa: E731
-        click.echo(f"  {name}: float {acc(d['float_accuracy'])}, int8 {acc(d['int8_accuracy'])} ({d['images']} images)")
+        click.echo(f"  {d['name']}: float {acc(d['float_accuracy'])}, int8 {acc(d['int8_accuracy'])} ({d['images']} images)")
     click.echo(f"report: {out_dir}/report.md")
 
 
@@ -79,11 +79,11 @@ def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, te
 @click.option("--archs", help="Comma-separated architectures (ARCH or ARCH:key=value;...). Default: all baselines.")
 @click.option("--methods", help="Comma-separated methods; 'none' for baselines only. Default: all.")
 @click.option("--method-archs", help="Architectures the methods run on (default: the first of --archs).")
-@click.option("--epochs", type=int, help="Training epochs per architecture (default 6; --quick 1).")
+@click.option("--epochs", type=int, help="Training epochs per architecture (default 8; --quick 1).")
 @click.option("--finetune-epochs", type=int, help="Epochs per optimize stage (default 2; --quick 1).")
-@click.option("--max-train", type=int, help="Training images per architecture (default 2000; --quick 256; 0 = all).")
-@click.option("--teacher", help="distill teacher: one of --archs (its run is reused; default squeezenet), "
-              "another ARCH[:k=v;...] or a RUN folder.")
+@click.option("--max-train", type=int, help="Training images per architecture (default 3000; --quick 256; 0 = all).")
+@click.option("--teacher", help="distill teacher: 'best' (default: the most accurate other architecture compared), "
+              "one of --archs (its run is reused), another ARCH[:k=v;...] or a RUN folder.")
 @click.option("--unseen", help="Source never trained on (default ../shared/datasets/face-mask-chandrikadeb7; '' to skip).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quick", is_flag=True, help="A reduced grid for CI: 2 architectures, tiny subsets, 1 epoch.")

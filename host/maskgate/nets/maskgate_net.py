@@ -18,15 +18,20 @@ from ._blocks import head, pixel_input
 layers = keras.layers
 
 
+# Keras' default BN momentum (0.99) needs hundreds of steps before the moving statistics used
+# at inference settle; short runs (quick builds, fine-tuning) then predict one class only.
+BN_MOMENTUM = 0.9
+
+
 def _conv_bn(x, filters, name, kernel=3, strides=1):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def _separable(x, filters, name, dropout):
     x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dw_bn")(x)
     x = layers.ReLU(name=f"{name}_dw_relu")(x)
     x = _conv_bn(x, filters, f"{name}_pw", kernel=1)
     return layers.Dropout(dropout, name=f"{name}_drop")(x)

@@ -439,8 +439,9 @@ def export_dynamic(job: Job) -> dict:
 
 # ------------------------------------------------------------------ report
 def summary_of(job: Job, result: dict, seconds: float) -> dict:
-    datasets = {s["name"]: {"images": s["images"], "float_accuracy": s["float"]["accuracy"], "int8_accuracy": s["int8"]["accuracy"]}
-                for s in result["evaluation"]["datasets"]}
+    # in the order of eval_specs: the run's test split first, then any --eval data
+    datasets = [{"name": s["name"], "images": s["images"], "float_accuracy": s["float"]["accuracy"],
+                 "int8_accuracy": s["int8"]["accuracy"]} for s in result["evaluation"]["datasets"]]
     return {
         "method": job.method, "run": str(job.run_dir), "out": str(job.out_dir), "arch": job.arch,
         "figures": result["figures"], "float_bytes": result["float_bytes"], "weights": result["weights"],
@@ -481,7 +482,7 @@ def report_markdown(job: Job, summary: dict) -> str:
                   "distinct values in one output channel (output head excluded).", ""]
     lines += ["## Evaluation", "", table(["data", "images", "float accuracy", "int8 accuracy"],
                                          [[n, d["images"], _pct(d["float_accuracy"]), _pct(d["int8_accuracy"])]
-                                          for n, d in summary["datasets"].items()]),
+                                          for d in summary["datasets"] for n in [d["name"]]]),
               "", "Full report: [eval/report.md](eval/report.md).", ""]
     return "\n".join(lines)
 

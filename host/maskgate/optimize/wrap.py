@@ -48,17 +48,3 @@ def clone_wrapping(model, wrap, include_output: bool = False):
 
     return keras.models.clone_model(model, clone_function=clone)
 
-
-def kernels(model) -> dict:
-    """name -> the main weight tensor(s) of every kernel layer, as numpy arrays (for checks:
-    sparsity, distinct values). SeparableConv2D reports its depthwise and pointwise kernels."""
-    out = {}
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.SeparableConv2D):
-            out[f"{layer.name}/depthwise"] = layer.depthwise_kernel.numpy()
-            out[f"{layer.name}/pointwise"] = layer.pointwise_kernel.numpy()
-        elif isinstance(layer, keras.layers.DepthwiseConv2D):
-            out[layer.name] = layer.depthwise_kernel.numpy()
-        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
-            out[layer.name] = layer.kernel.numpy()
-    return out
