@@ -21,6 +21,7 @@ DEFAULTS = {
     "haar_stages": 25,
     "haar_threshold": 0.5,
     "haar_scale_factor": 1.25,
+    "eye_fallback": True,  # no frontal face: place one from an eye pair (masks hide nose and mouth)
     "door": {
         "k": 3,  # frames in a row that read "mask" before opening
         "hold_s": 5.0,  # seconds the door stays open
@@ -104,6 +105,7 @@ def _check(cfg, problems):
     need(_is_num(cfg["haar_threshold"]) and 0 <= cfg["haar_threshold"] <= 1, "haar_threshold", "a number in [0, 1]")
     need(_is_num(cfg["haar_scale_factor"]) and 1 < cfg["haar_scale_factor"] <= 4,
          "haar_scale_factor", "a number in (1, 4]")
+    need(isinstance(cfg["eye_fallback"], bool), "eye_fallback", "true or false")
 
     door = cfg["door"]
     if not isinstance(door, dict):

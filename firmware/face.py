@@ -4,6 +4,20 @@
 # equal. The margin and input size come from config.json, never from here.
 #
 # round() is round-half-to-even on MicroPython and CPython alike.
+#
+# Eye fallback: frontal-face cascades rely on nose and mouth, so a mask hides most of what
+# they look for. When no face is found, the eye cascade's boxes are paired and the face box
+# is put where a frontal-face box would be around those eyes. The host
+# (host/maskgate/data/faces.py) imports these constants and face_from_eyes from here.
+
+# Where the eyes sit in a Haar frontal-face box, as fractions of its side (measured by the
+# host on the CelebA faces of face-mask-12k). Inverse: side = eye distance / EYE_SPAN (2.5x).
+EYE_Y = 0.38
+EYE_X = (0.30, 0.70)
+EYE_SPAN = EYE_X[1] - EYE_X[0]
+EYE_MAX_TILT = 0.4  # |dy| / dx: level within about 22 degrees (as the host's eye_pair)
+EYE_MAX_SIZE_RATIO = 1.8  # the bigger eye box at most this much wider than the smaller
+EYE_SIZE_PER_DISTANCE = (0.25, 1.0)  # eye box width / eye distance: not overlapping, not specks
 
 
 def centre_square(width, height):
@@ -33,14 +47,76 @@ def largest(boxes):
     return best
 
 
-def find(img, cascade, scale, threshold, scale_factor):
+def eye_pair(eyes):
+    """The (left, right) eye centres of the most plausible pair among eye boxes, or None.
+
+    Plausible: side by side, level within EYE_MAX_TILT, similar sizes, eye size a sensible
+    fraction of their distance. Of those, the widest pair (the nearest face, like largest)."""
+    best = None
+    best_dx = 0.0
+    n = len(eyes)
+    for i in range(n):
+        for j in range(i + 1, n):
+            a = eyes[i]
+            b = eyes[j]
+            if a[0] + a[2] / 2.0 > b[0] + b[2] / 2.0:
+                a, b = b, a
+            lx = a[0] + a[2] / 2.0
+            ly = a[1] + a[3] / 2.0
+            rx = b[0] + b[2] / 2.0
+            ry = b[1] + b[3] / 2.0
+            dx = rx - lx
+            if dx <= 0 or abs(ry - ly) > EYE_MAX_TILT * dx:
+                continue
+            small = min(a[2], b[2])
+            big = max(a[2], b[2])
+            if big > EYE_MAX_SIZE_RATIO * small:
+                continue
+            size = (a[2] + b[2]) / 2.0
+            if not (EYE_SIZE_PER_DISTANCE[0] * dx <= size <= EYE_SIZE_PER_DISTANCE[1] * dx):
+                continue
+            if dx > best_dx:
+                best = ((lx, ly), (rx, ry))
+                best_dx = dx
+    return best
+
+
+def face_from_eyes(eyes, width, height):
+    """A face box (x, y, w, h) from eye boxes in a width x height image, or None.
+
+    The inverse of the host's box_eyes: the square whose EYE_X / EYE_Y points are the eye
+    centres (side = eye distance / EYE_SPAN, centred between the eyes, the eye line
+    EYE_Y of the side from its top), clipped to the image."""
+    pair = eye_pair(eyes)
+    if pair is None:
+        return None
+    (lx, ly), (rx, ry) = pair
+    dist = ((rx - lx) ** 2 + (ry - ly) ** 2) ** 0.5
+    side = dist / EYE_SPAN
+    x = (lx + rx) / 2.0 - (EYE_X[0] + EYE_X[1]) / 2.0 * side
+    y = (ly + ry) / 2.0 - EYE_Y * side
+    x0 = max(0, int(round(x)))
+    y0 = max(0, int(round(y)))
+    x1 = min(width, int(round(x + side)))
+    y1 = min(height, int(round(y + side)))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def find(img, cascade, scale, threshold, scale_factor, eyes=None):
     """The largest frontal face in `img` as (x, y, w, h) in img's pixels, or None.
 
     Haar runs on a grayscale copy shrunk by `scale` (0.5 on QVGA: 19 KB of heap instead of
     150 KB, four times less work); boxes are mapped back to the full frame. No `hint`: some
-    firmware versions do not take it on to_grayscale, and nearest-neighbour is fine for Haar."""
+    firmware versions do not take it on to_grayscale, and nearest-neighbour is fine for Haar.
+    With an eye cascade `eyes`, a frame without a frontal face gets the face placed from an
+    eye pair (face_from_eyes) on the same grayscale copy."""
     gray = img.to_grayscale(x_scale=scale, y_scale=scale, copy=True)
     box = largest(gray.find_features(cascade, threshold=threshold, scale_factor=scale_factor))
+    if box is None and eyes is not None:
+        found = gray.find_features(eyes, threshold=threshold, scale_factor=scale_factor)
+        box = face_from_eyes(found, gray.width(), gray.height())
     del gray
     if box is None:
         return None

@@ -106,7 +106,7 @@ def fail(message):
 
 
 # --- Configuration, model and log. Any failure here leaves the door closed.
-cfg = model = log = cascade = gate = None
+cfg = model = log = cascade = eye_cascade = gate = None
 try:
     cfg = config.load(CONFIG_FILE)
     ctx["config"] = cfg
@@ -154,6 +154,12 @@ if model is not None:
     try:
         if cfg["face_detection"]:
             cascade = image.HaarCascade("frontalface", stages=cfg["haar_stages"])
+            if cfg["eye_fallback"]:
+                try:
+                    eye_cascade = image.HaarCascade("eye", stages=24)
+                except Exception as e:  # no eye cascade on this firmware: frontal faces only
+                    eye_cascade = None
+                    print("maskgate: no eye cascade, frontal faces only:", e)
         d = cfg["door"]
         gate = door.Door(d["k"], int(d["hold_s"] * 1000), cfg["threshold"], d["hysteresis"])
     except Exception as e:
@@ -238,7 +244,8 @@ while True:
 
     try:
         if cascade is not None:
-            box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"])
+            box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"],
+                            eye_cascade)
         t2 = time.ticks_us()
         if box is None and cascade is not None:
             label = "no_face"

@@ -11,8 +11,9 @@ real board averages in RGB565 and stores RGB565 again, so on the camera each 32x
 differ from the contract by up to one RGB565 step (8 levels of red/blue, 4 of green).
 
 Grayscale uses OpenMV's luma, Y = (38 R + 75 G + 15 B) >> 7 on the RGB888 expansion.
-find_features runs OpenCV's Haar frontal-face cascade (contract.HAAR_CASCADE): same family of
-detector as the camera's, not the same numbers; threshold maps to minNeighbors.
+find_features runs OpenCV's Haar cascades (frontal face: contract.HAAR_CASCADE; eye:
+haarcascade_eye.xml): same family of detector as the camera's, not the same numbers;
+threshold maps to minNeighbors, the cascade's window is the smallest box.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ ROTATE_90, ROTATE_180, ROTATE_270 = VFLIP | TRANSPOSE, HMIRROR | VFLIP, HMIRROR 
 PALETTE_RAINBOW, PALETTE_IRONBOW = 1, 2
 
 HAAR_WINDOW = 24  # the frontal-face cascade's detection window (pixels)
+# Each built-in cascade: OpenCV file and detection window. OpenMV's "eye" is OpenCV's
+# haarcascade_eye (20 x 20 window, 24 stages), as "frontalface" is haarcascade_frontalface_default.
+CASCADES = {"frontalface": (contract.HAAR_CASCADE, HAAR_WINDOW), "eye": ("haarcascade_eye.xml", 20)}
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -56,12 +60,11 @@ _classifiers = threading.local()  # OpenCV cascades must not be shared between t
 class HaarCascade:
 
     def __init__(self, path: str, stages: int | None = None):
-        files = {"frontalface": contract.HAAR_CASCADE, "eye": "haarcascade_eye.xml"}
-        if path not in files:
+        if path not in CASCADES:
             raise OSError(f"virtual board: only the built-in 'frontalface' and 'eye' cascades exist, not {path!r}")
         self.name = path
         self.stages = stages
-        self._file = files[path]
+        self._file, self.window = CASCADES[path]
 
     @property
     def classifier(self):
@@ -75,15 +78,15 @@ class HaarCascade:
 
     def detect(self, gray: np.ndarray, threshold: float, scale_factor: float) -> list[tuple]:
         neighbours = max(1, int(round(threshold * 6)))
-        if min(gray.shape[:2]) < HAAR_WINDOW:
+        if min(gray.shape[:2]) < self.window:
             return []
         boxes = self.classifier.detectMultiScale(
             gray, scaleFactor=max(1.01, float(scale_factor)), minNeighbors=neighbours,
-            minSize=(HAAR_WINDOW, HAAR_WINDOW))
+            minSize=(self.window, self.window))
         return [tuple(int(v) for v in b) for b in boxes]
 
     def __repr__(self):
-        return f"{{\"width\":{HAAR_WINDOW}, \"height\":{HAAR_WINDOW}, \"n_stages\":{self.stages or 25}}}"
+        return f"{{\"width\":{self.window}, \"height\":{self.window}, \"n_stages\":{self.stages or 25}}}"
 
 
 class Image:

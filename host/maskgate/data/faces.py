@@ -19,7 +19,8 @@ board. Measured on 150 pictures per class with these settings: a face is found i
 face-mask-12k bare faces and 55 % of face-mask-chandrikadeb7 bare faces, but only in 27 %
 and 8 % of the masked ones (frontal cascades rely on nose and mouth), and never in blurred
 noise. What this detector misses the camera misses too; the contract then uses the centred
-square.
+square. The firmware's eye fallback (config eye_fallback: no frontal face -> a face placed
+from an eye pair) is `find_face_or_eyes`, with the firmware's own face_from_eyes.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ import numpy as np
 from maskgate import atomic, contract
 from maskgate.data.manifest import write_csv
 from maskgate.errors import DataError
+from maskgate_tools.firmware import module as _firmware_module
+
+_fw_face = _firmware_module("face")  # eye geometry and face_from_eyes are written once, there
 
 # The firmware's find_features arguments (firmware/config.py DEFAULTS haar_*), mirrored below.
 OPENMV_THRESHOLD = 0.5
@@ -50,6 +54,7 @@ MIN_NEIGHBORS = neighbours_for(OPENMV_THRESHOLD)
 MIN_FACE = 24  # the cascade's window: OpenMV never reports a smaller face
 
 EYE_CASCADE = "haarcascade_eye.xml"  # OpenMV has the same cascade built in ("eye")
+EYE_WINDOW = 20  # that cascade's window: the smallest eye it reports
 
 _cascades: dict[str, cv2.CascadeClassifier] = {}
 
@@ -81,9 +86,24 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 # ---------------------------------------------------------------- eyes
 # Where the eyes sit in a Haar frontal-face box, as fractions of its side (measured on the
-# CelebA faces of face-mask-12k): used to pick the right pair and when no pair is found.
-EYE_Y = 0.38
-EYE_X = (0.30, 0.70)
+# CelebA faces of face-mask-12k): used to pick the right pair and when no pair is found, and
+# by the firmware to place a face from an eye pair (defined in firmware/face.py).
+EYE_Y = _fw_face.EYE_Y
+EYE_X = _fw_face.EYE_X
+
+
+def find_face_or_eyes(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """find_faces, or when it finds none the face the firmware's eye fallback places from an
+    eye pair (firmware/face.py face_from_eyes, same cascade settings as find_faces): [] or
+    [box]. Masks hide the nose and mouth the frontal cascade needs; the eyes stay visible."""
+    found = find_faces(rgb)
+    if found:
+        return found
+    grey = _grey(rgb)
+    eyes = _classifier(EYE_CASCADE).detectMultiScale(
+        grey, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(EYE_WINDOW, EYE_WINDOW))
+    box = _fw_face.face_from_eyes([tuple(int(v) for v in e) for e in eyes], grey.shape[1], grey.shape[0])
+    return [box] if box is not None else []
 
 
 def find_eyes(rgb: np.ndarray, box=None) -> list[tuple[int, int, int, int]]:
