@@ -245,6 +245,7 @@ def markdown(result: dict) -> str:
     if buys:
         lines += ["## What each method buys (against the same architecture's int8 baseline)", "",
                   table(["arch", "method", "int8 size", "gzip size", "MACs", "test int8", "unseen int8", "weights"], buys), ""]
+    lines += sweep_tables(rows)
     lines += ["## Methods", ""] + [f"- `{m}`: {note}" for m, note in METHOD_NOTES.items()
                                     if any(r["method"] == m for r in rows)] + [""]
     refused = [r for r in rows if r["refused"] and r["method"] != "dynamic"]
@@ -256,6 +257,30 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def sweep_tables(rows: list[dict]) -> list[str]:
+    """Seed 002's Tables 1-2 for each pruned architecture: one-shot L1 pruning of the trained
+    model at each ratio, before any fine-tuning (float model, test split)."""
+    lines = []
+    for r in rows:
+        sweep = r["details"].get("sweep") if r["method"] in ("prune", "channel_prune") else None
+        if not sweep:
+            continue
+        if r["method"] == "prune":
+            title = f"L1 unstructured pruning of `{r['arch']}`, one shot (seed 002 Table 1)"
+            body = [[f"{s['ratio']:.2f}", f"{s['sparsity'] * 100:.1f} %", f"{s['test_loss']:.4f}", _pct(s["test_accuracy"])]
+                    for s in sweep]
+            header = ["pruning ratio", "sparsity", "test loss", "test accuracy %"]
+        else:
+            title = f"L1 structured (channel) pruning of `{r['arch']}`, one shot (seed 002 Table 2)"
+            body = [[f"{s['ratio']:.2f}", f"{s['params']:,}", f"{s['macs'] / 1e6:.2f} M", f"{s['test_loss']:.4f}",
+                     _pct(s["test_accuracy"])] for s in sweep]
+            header = ["channels removed", "params", "MACs", "test loss", "test accuracy %"]
+        target = r["details"].get("sparsity_target", r["details"].get("channels_removed"))
+        lines += [f"## {title}", "", f"Before any fine-tuning. The `{r['method']}` row of the main table is the model "
+                  f"pruned at {target} and then fine-tuned.", "", table(header, body), ""]
+    return lines
+
+
 def _delta(value, base) -> str:
     return "–" if value is None or base is None else f"{(value - base) * 100:+.2f} pp"
 
@@ -265,6 +290,7 @@ def plot(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401  (matplotlib.ticker below)
 
     rows = result["rows"]
     panels = [("test_int8", f"{result['test']} (test split)")]
@@ -289,6 +315,8 @@ def plot(result: dict, path: Path) -> None:
                        facecolors="none", edgecolors="black", linewidths=1.0)
         ax.axvline(budget.MODEL_MAX_BYTES / 1024, color="red", lw=0.8, ls=":", label="230 KB model limit")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "2345" else ""))
         ax.set_xlabel("int8 .tflite size (KB, log scale)")
         ax.set_ylabel("int8 accuracy (%)")
         ax.set_title(title)

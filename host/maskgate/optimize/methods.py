@@ -299,6 +299,7 @@ def method_qat(job: Job):
         model = cluster_stage(job, model, preserve_sparsity=kind == "pcqat")
     quantized = qat.quantize_aware(model, kind)
     history = job.fit(quantized, "qat")
+    quantized = qat.strip(quantized, kind)
     job.sections.append(
         f"## Quantization-aware training ({kind})\n\nEvery layer but the input Rescaling annotated; scheme "
         f"{type(qat.scheme(kind)).__name__}" + (" (preserve_sparsity)" if kind == "pcqat" else "") + ".\n\n"

@@ -91,6 +91,17 @@ def quantize_aware(model, kind: str = "qat"):
         return _qk().quantize_apply(annotate(model), scheme(kind))
 
 
+def strip(model, kind: str):
+    """The trained QAT model ready to save: the cluster-preserving schemes keep centroid
+    variables in their wrappers that a saved model cannot be reloaded with; tfmot's
+    strip_clustering_cqat folds them back (same outputs, same int8 export)."""
+    if kind in ("cqat", "pcqat"):
+        from tensorflow_model_optimization.python.core.api.experimental import combine
+
+        return combine.strip_clustering_cqat(model)
+    return model
+
+
 @contextmanager
 def scope():
     """Custom objects needed to load models saved by any optimize method."""
