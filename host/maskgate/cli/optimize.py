@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from maskgate.optimize.methods import METHODS, SWEEP
+from maskgate.optimize import METHODS, SWEEP
 
 
 

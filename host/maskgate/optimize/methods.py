@@ -35,10 +35,10 @@ from maskgate.errors import BudgetError, DataError, MaskgateError
 from maskgate.optimize import quantize
 from maskgate.tfenv import keras, seed_everything
 
-METHODS = ("prune", "channel_prune", "cluster", "qat", "pqat", "cqat", "pcqat", "distill", "dynamic")
+from maskgate.optimize import METHODS, SWEEP  # noqa: F401  (names live where the CLI can read them cheaply)
+
 FINETUNE_EPOCHS = 3
 FINETUNE_LR_FACTOR = 0.1  # fine-tuning starts from trained weights: a tenth of the training rate
-SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85)
 
 
 @dataclass
