@@ -166,3 +166,13 @@ def scored_faces(board_model) -> dict:
             rows = board.decisions()
         out[label] = [(files[r["frame"]], r["prob"]) for r in rows if r["prob"] is not None]
     return out
+
+
+@pytest.fixture
+def link(board):
+    """A connected host link to the `board` fixture of the requesting test module."""
+    from maskgate_tools.link import Link
+
+    with Link(board.pty_path) as lk:
+        lk.connect()
+        yield lk

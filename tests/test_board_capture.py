@@ -11,7 +11,6 @@ from boards import running_board, sha256
 from maskgate.data.layouts import detect_layout
 from maskgate.errors import DataError
 from maskgate_tools import capture
-from maskgate_tools.link import Link
 from maskgate_tools.virtualboard.faults import Faults
 
 
@@ -20,12 +19,6 @@ def board(board_model, tmp_path_factory):
     with running_board(board_model, tmp_path_factory.mktemp("capture")) as b:
         yield b
 
-
-@pytest.fixture
-def link(board):
-    with Link(board.pty_path) as lk:
-        lk.connect()
-        yield lk
 
 
 def whole_jpeg(path, size):

@@ -23,12 +23,6 @@ def board(board_model, tmp_path_factory):
         yield b
 
 
-@pytest.fixture
-def link(board):
-    with Link(board.pty_path) as lk:
-        lk.connect()
-        yield lk
-
 
 def test_the_ide_baud_rates_are_refused():
     for baud in (921600, 12000000):
