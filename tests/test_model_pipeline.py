@@ -128,3 +128,26 @@ def test_training_is_deterministic_for_a_seed(synthetic_import, tmp_path):
         weights.append(keras.models.load_model(run / "model.keras").get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     assert (tmp_path / "a" / "history.csv").exists() and (tmp_path / "a" / "curves.png").exists()
+
+
+def test_evaluate_camera_crop_frames_a_folder_as_the_camera(tiny_bundle, shared_datasets, tmp_path):
+    """--camera-crop: a dataset folder is evaluated as published and again framed by the Haar
+    face box + margin (the firmware's crop); a manifest is evaluated once, as it is."""
+    import shutil
+
+    from maskgate.data.manifest import read_manifest
+    from maskgate.evaluate import evaluate
+
+    folder = tmp_path / "door-faces"
+    for label, src in (("with_mask", "WithMask"), ("without_mask", "WithoutMask")):
+        (folder / label).mkdir(parents=True)
+        for path in sorted((shared_datasets / "face-mask-12k" / "Test" / src).glob("*.jpg"))[:12]:
+            shutil.copy(path, folder / label / path.name)
+    out = tmp_path / "eval"
+    result = evaluate(tiny_bundle, [str(folder)], out, micro_sample=0, camera_crop=True)
+    assert [s["name"] for s in result["datasets"]] == ["door-faces", "door-faces (camera crop)"]
+    assert all(s["images"] == 24 for s in result["datasets"])
+    plain = read_manifest(out / "imported-door-faces" / "manifest.csv")
+    framed = read_manifest(out / "imported-door-faces-camera-crop" / "manifest.csv")
+    assert not any(r["face"] for r in plain)
+    assert any(r["face"] for r in framed)  # bare 12K faces: the frontal cascade finds most of them

@@ -112,7 +112,10 @@ def test_cli_simulate_pty_serves_until_stopped(board_model, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            # communicate, not wait: it drains the pipes, so a chatty exit cannot block on a
+            # full pipe buffer while we wait for it (the deadlock the subprocess docs warn of)
+            proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise
+            _, err = proc.communicate()
+            raise AssertionError(f"simulate --pty still running 30 s after SIGINT; stderr:\n{err[-3000:]}")

@@ -111,7 +111,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
     t = time.time()
     # the imported test split only (no synthetic pictures), then the sources never trained on
     specs = [f"{manifest}:test"] + [str(p) for p in evaluation_sources(config, data_dir)]
-    result = evaluate.evaluate(run_dir, specs, out_dir / "eval")
+    result = evaluate.evaluate(run_dir, specs, out_dir / "eval", camera_crop=config["evaluate"]["camera_crop"])
     timings["evaluate_s"] = round(time.time() - t, 1)
     timings["total_s"] = round(time.time() - started, 1)
 

@@ -72,12 +72,17 @@ def metrics(y, probs, labels, threshold) -> dict:
 
 
 # ---------------------------------------------------------------- data specs
-def resolve_data(spec: str, work_dir: Path):
+CAMERA_CROP_SUFFIX = " (camera crop)"  # names the camera-framed section of a dataset
+
+
+def resolve_data(spec: str, work_dir: Path, camera_crop: bool = False):
     """A DATA argument -> (name, manifest path, split).
 
     `DIR/manifest.csv[:split]` or an import folder (`DIR` holding manifest.csv) uses that split
     (default test); any other folder is a dataset in a known layout, imported on the fly and
-    evaluated whole (a source never trained on)."""
+    evaluated whole (a source never trained on). With camera_crop such a folder is framed as
+    the camera frames it: the Haar face box grown by the contract's margin where a face is
+    found, the centre square where none is (contract.face_square / centre_square)."""
     path, _, split = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
     p = Path(path)
     if p.is_dir() and (p / "manifest.csv").exists():
@@ -90,12 +95,18 @@ def resolve_data(spec: str, work_dir: Path):
     if p.is_dir():
         from maskgate.data.importer import import_sources
 
-        out = work_dir / f"imported-{p.resolve().name}"
+        name = p.resolve().name
+        out = work_dir / f"imported-{name}{'-camera-crop' if camera_crop else ''}"
         manifest = out / "manifest.csv"
         if not manifest.exists():
-            import_sources([str(p)], out, holdout_source=p.resolve().name)
-        return p.resolve().name, manifest, None
+            import_sources([str(p)], out, holdout_source=name, crop_faces=camera_crop)
+        return name + CAMERA_CROP_SUFFIX if camera_crop else name, manifest, None
     raise DataError(f"{spec}: not a manifest.csv, an import folder or a dataset folder")
+
+
+def _is_dataset_folder(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_dir() and not (p / "manifest.csv").exists()
 
 
 # ---------------------------------------------------------------- plots and report
@@ -195,8 +206,10 @@ def markdown_report(result: dict) -> str:
 
 
 # ---------------------------------------------------------------- the command
-def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200) -> dict:
-    """MODEL is a .tflite int8 file or a folder holding maskgate_int8.tflite (+ float + manifest)."""
+def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_crop: bool = False) -> dict:
+    """MODEL is a .tflite int8 file or a folder holding maskgate_int8.tflite (+ float + manifest).
+    camera_crop: each dataset folder is evaluated twice, as published and framed as the camera
+    frames it (see resolve_data)."""
     model_path = Path(model_path)
     bundle = model_path if model_path.is_dir() else model_path.parent
     int8_path = model_path if model_path.is_file() else bundle / INT8_FILE
@@ -220,8 +233,12 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200) -> dict:
         "datasets": [],
     }
     first_pixels = None
-    for spec in data_specs:
-        name, manifest_csv, split = resolve_data(spec, out_dir)
+    runs = [(spec, False) for spec in data_specs]
+    if camera_crop:
+        runs = [r for spec in data_specs for r in ((spec, False), (spec, True))
+                if not r[1] or _is_dataset_folder(spec)]
+    for spec, crop in runs:
+        name, manifest_csv, split = resolve_data(spec, out_dir, camera_crop=crop)
         data = load_split(manifest_csv, split, labels)
         if len(data["y"]) == 0:
             raise DataError(f"{spec}: no images with labels {labels} in split {split or 'all'}")

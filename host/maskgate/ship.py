@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from maskgate.atomic import write_text
+from maskgate.evaluate import CAMERA_CROP_SUFFIX
 from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, LABELS_FILE, MANIFEST_FILE
 
 # The seed paper's Table 2 (Mohan et al. 2021): their own held-out OpenMV test set, not ours.
@@ -26,11 +27,13 @@ TARGETS = [
      lambda m, a: m["bytes"] + m["arena_bytes_board"] <= 100 * 1024),
     ("accuracy, face-mask-12k Test (int8)", "99.83 % (their own test set)", "≥ 99.5 %",
      lambda m, a: f"{a['test']['int8'] * 100:.2f} %", lambda m, a: a["test"]["int8"] >= 0.995),
-    ("accuracy, all of face-mask-chandrikadeb7, never seen (int8)", "—", "≥ 97 %",
+    ("accuracy, all of face-mask-chandrikadeb7, never seen (int8), pictures as published (centre square)", "—", "≥ 97 %",
      lambda m, a: f"{a['unseen']['int8'] * 100:.2f} %", lambda m, a: a["unseen"]["int8"] >= 0.97),
-    ("int8 minus float accuracy (12K Test / unseen)", "+0.02 pp", "≥ −0.2 pp",
-     lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp" for k in ("test", "unseen")),
-     lambda m, a: all(a[k]["int8"] - a[k]["float"] >= -0.002 for k in ("test", "unseen"))),
+    ("the same, framed as the camera frames them (Haar face box + margin, else centre square)", "—", "≥ 97 %",
+     lambda m, a: f"{a['camera']['int8'] * 100:.2f} %", lambda m, a: a["camera"]["int8"] >= 0.97),
+    ("int8 minus float accuracy (12K Test / unseen / unseen camera-framed)", "+0.02 pp", "≥ −0.2 pp",
+     lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp" for k in a),
+     lambda m, a: all(a[k]["int8"] - a[k]["float"] >= -0.002 for k in a)),
 ]
 
 
@@ -58,14 +61,15 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
     shutil.copy2(run / "curves.png", to_dir / "curves.png")
     sections = result["datasets"]
     test = next(s for s in sections if s["name"].endswith(":test"))
-    unseen = next((s for s in sections if not s["name"].endswith(":test")), None)
-    for s in (test, unseen):
-        if s:
-            shutil.copy2(evaluation / s["confusion_png"], to_dir / s["confusion_png"])
-            shutil.copy2(evaluation / s["roc_png"], to_dir / s["roc_png"])
-    acc = {"test": {k: test[k]["accuracy"] for k in ("float", "int8")}}
-    if unseen:
-        acc["unseen"] = {k: unseen[k]["accuracy"] for k in ("float", "int8")}
+    others = [s for s in sections if not s["name"].endswith(":test")]
+    unseen = next((s for s in others if not s["name"].endswith(CAMERA_CROP_SUFFIX)), None)
+    camera = next((s for s in others if unseen and s["name"] == unseen["name"] + CAMERA_CROP_SUFFIX), None)
+    shown = [s for s in (test, unseen, camera) if s]
+    for s in shown:
+        shutil.copy2(evaluation / s["confusion_png"], to_dir / s["confusion_png"])
+        shutil.copy2(evaluation / s["roc_png"], to_dir / s["roc_png"])
+    acc = {key: {k: s[k]["accuracy"] for k in ("float", "int8")}
+           for key, s in (("test", test), ("unseen", unseen), ("camera", camera)) if s}
 
     e = manifest["estimate"]
     lines = [
@@ -75,7 +79,11 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         f"Built with `{command or summary['config']}` in {summary['timings']['total_s'] / 60:.1f} min wall time on 2 CPU cores "
         f"({', '.join(f'{k} {v:.0f} s' for k, v in summary['timings'].items() if k != 'total_s')}).",
         "Trained and selected on face-mask-12k Train/Validation only (leak-free regrouped split, see the import report); "
-        "face-mask-chandrikadeb7 was never used for training or selection.",
+        "face-mask-chandrikadeb7 was never trained on, and no checkpoint or threshold was chosen on it; the recipe's "
+        "levers (augmentations, synthetic masks) were compared on it, so its figure is not a blind estimate.",
+        "The unseen source is reported twice: its pictures as published (the contract's centre square) and framed "
+        "as the camera frames the door picture (the firmware's Haar face box + margin, or the centre square "
+        "where no face is found; `maskgate evaluate --camera-crop`).",
         "",
         "## Targets",
         "",
@@ -103,24 +111,21 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
     for name, fsize, facc, qsize, qacc in PAPER_TABLE2:
         lines.append(f"| {name} (paper) | {fsize / 1024:.1f} MB | {facc:.2f} % | {qsize:.0f} KB | {qacc:.2f} % | their OpenMV set (594 images) |")
     float_kb = (run / FLOAT_FILE).stat().st_size / 1024
-    for s in (test, unseen):
-        if s:
-            lines.append(f"| **maskgate** | {float_kb:.0f} KB | {s['float']['accuracy'] * 100:.2f} % | {manifest['bytes'] / 1024:.1f} KB | "
-                         f"{s['int8']['accuracy'] * 100:.2f} % | {s['name']} ({s['images']} images) |")
+    for s in shown:
+        lines.append(f"| **maskgate** | {float_kb:.0f} KB | {s['float']['accuracy'] * 100:.2f} % | {manifest['bytes'] / 1024:.1f} KB | "
+                     f"{s['int8']['accuracy'] * 100:.2f} % | {s['name']} ({s['images']} images) |")
     lines += ["", "Their test set is not ours: the paper's figures are on its own 594 OpenMV camera images.", ""]
     for title, kind in (("int8 classification report (the form of the paper's Table 4)", "int8"),
                         ("float32 classification report (the form of the paper's Table 5)", "float")):
         lines += [f"## {title}", ""]
-        for s in (test, unseen):
-            if s:
-                lines += [f"**{s['name']}** ({s['images']} images, accuracy {s[kind]['accuracy'] * 100:.2f} %, "
-                          f"ROC AUC {s[kind]['roc_auc']:.4f})", ""] + _class_table(s, kind, labels) + [""]
+        for s in shown:
+            lines += [f"**{s['name']}** ({s['images']} images, accuracy {s[kind]['accuracy'] * 100:.2f} %, "
+                      f"ROC AUC {s[kind]['roc_auc']:.4f})", ""] + _class_table(s, kind, labels) + [""]
     micro = result.get("tflite_micro")
     if micro:
         lines += [f"tflite-micro (the board's interpreter, reference kernels) agrees with LiteRT on "
                   f"{micro['identical_outputs'] * 100:.1f} % of {micro['images']} int8 outputs.", ""]
     lines += ["## Plots", "", "![training curves](curves.png)", ""]
-    for s in (test, unseen):
-        if s:
-            lines += [f"![confusion {s['name']}]({s['confusion_png']}) ![ROC {s['name']}]({s['roc_png']})", ""]
+    for s in shown:
+        lines += [f"![confusion {s['name']}]({s['confusion_png']}) ![ROC {s['name']}]({s['roc_png']})", ""]
     return write_text(to_dir / "report.md", "\n".join(lines) + "\n")

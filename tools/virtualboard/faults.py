@@ -4,6 +4,7 @@ a set rate, and the link closed in the middle of a transfer (a pulled cable, a b
     board = VirtualBoard(frames, pty=True, port_link=tmp / "ttyACM0")
     board.port.faults = Faults(corrupt=0.01, seed=1)          # 1 % of bytes damaged, both ways
     board.port.faults = Faults(unplug_after=50_000)            # link drops after 50 kB to the PC
+    board.port.faults = Faults(unplug_after=30_000, unplug_direction="to_board")  # ... from the PC
 
 Rates are per byte and independent (the next damaged byte is drawn from a geometric
 distribution, so a clean stretch costs nothing). Counters say what was done.
@@ -20,15 +21,22 @@ DIRECTIONS = ("both", "to_host", "to_board")
 class Faults:
     def __init__(self, corrupt: float = 0.0, drop: float = 0.0, duplicate: float = 0.0, *,
                  direction: str = "both", unplug_after: int | None = None, unplug_gap_s: float = 0.5,
-                 seed: int = 0):
+                 unplug_direction: str = "to_host", seed: int = 0):
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
+        # Which bytes unplug_after counts. The host's own uploads (deploy) are a fixed number
+        # of bytes, so "to_board" puts the pulled cable at the same point of a transfer however
+        # fast the machine runs; "to_host" also counts the board's timing-dependent chatter.
+        if unplug_direction not in ("to_host", "to_board"):
+            raise ValueError("unplug_direction must be 'to_host' or 'to_board'")
+        self.unplug_direction = unplug_direction
         for name, rate in (("corrupt", corrupt), ("drop", drop), ("duplicate", duplicate)):
             if not 0 <= rate < 1:
                 raise ValueError(f"{name} rate must be in [0, 1)")
         self.corrupt, self.drop, self.duplicate = corrupt, drop, duplicate
         self.direction = direction
         self.unplug_after = unplug_after
+        self.unplug_after_was = None  # the threshold, once it has fired
         self.unplug_gap_s = unplug_gap_s
         self._rng = random.Random(seed)
         self._gap = {"in": None, "out": None}
@@ -71,12 +79,24 @@ class Faults:
             self._gap[way] = None
 
     def inbound(self, data: bytes, port) -> bytes:
-        """Host -> board bytes."""
+        """Host -> board bytes; may close the link part-way (unplug_after, to_board)."""
         with self._lock:
+            received = self.counts["to_board"]
             self.counts["to_board"] += len(data)
             if self.direction in ("both", "to_board"):
-                return self._damage(data, "in")
+                data = self._damage(data, "in")
+            if self._unplug_now("to_board", received, data):
+                cut = max(0, self.unplug_after_was - received)
+                port.unplug(self.unplug_gap_s)
+                return data[:cut]  # what arrived before the cable went; the rest is lost
             return data
+
+    def _unplug_now(self, direction: str, before: int, data: bytes) -> bool:
+        if self.unplug_direction != direction or self.unplug_after is None or before + len(data) < self.unplug_after:
+            return False
+        self.unplug_after_was, self.unplug_after = self.unplug_after, None  # once
+        self.counts["unplugs"] += 1
+        return True
 
     def outbound(self, data: bytes, port) -> bytes:
         """Board -> host bytes; may close the link part-way (unplug_after)."""
@@ -85,10 +105,8 @@ class Faults:
             self.counts["to_host"] += len(data)
             if self.direction in ("both", "to_host"):
                 data = self._damage(data, "out")
-            if self.unplug_after is not None and sent + len(data) >= self.unplug_after:
-                cut = max(0, self.unplug_after - sent)
-                self.unplug_after = None  # once
-                self.counts["unplugs"] += 1
+            if self._unplug_now("to_host", sent, data):
+                cut = max(0, self.unplug_after_was - sent)
                 port.write(data[:cut])
                 port.unplug(self.unplug_gap_s)
                 return b""

@@ -132,7 +132,10 @@ def info(model, as_json, layers, archs):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where plots and report.md go (default MODEL_DIR/eval).")
 @click.option("--micro-sample", default=200, show_default=True, help="Images also run through tflite-micro (0 to skip).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
-def evaluate(model, data, out_dir, micro_sample, as_json):
+@click.option("--camera-crop", is_flag=True,
+              help="Also evaluate each dataset folder framed as the camera frames it: the Haar face box "
+                   "plus the contract's margin, or the centre square where no face is found.")
+def evaluate(model, data, out_dir, micro_sample, as_json, camera_crop):
     """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source.
 
     MODEL is maskgate_int8.tflite or its folder. DATA is an import folder or manifest.csv
@@ -142,7 +145,7 @@ def evaluate(model, data, out_dir, micro_sample, as_json):
 
     model_path = Path(model)
     out = Path(out_dir) if out_dir else (model_path if model_path.is_dir() else model_path.parent) / "eval"
-    result = run_evaluation(model_path, list(data), out, micro_sample=micro_sample)
+    result = run_evaluation(model_path, list(data), out, micro_sample=micro_sample, camera_crop=camera_crop)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -38,7 +38,7 @@ def _floats(text: str) -> tuple:
               help="distill: a RUN folder, or ARCH[:key=value,...] trained here first (e.g. mobilenet_v2:alpha=0.35).")
 @click.option("--teacher-weights", type=click.Path(exists=True, dir_okay=False),
               help="distill: weights file for the teacher architecture (e.g. ImageNet no-top .h5 you have).")
-@click.option("--teacher-epochs", type=int, help="distill: teacher training epochs (default: as --epochs).")
+@click.option("--teacher-epochs", type=int, help="distill: teacher training epochs (default: as --epochs, else the run's epochs).")
 @click.option("--student", type=click.Choice(["scratch", "run"]), default="scratch", show_default=True,
               help="distill: a fresh student of the run's architecture, or the run's own weights.")
 @click.option("--sweep", default=",".join(str(v) for v in SWEEP), show_default=True,

@@ -308,6 +308,10 @@ def method_qat(job: Job):
     return quantized
 
 
+def _run_epochs(job: Job) -> int:
+    return job.config.get("epochs_run") or job.config["train"]["epochs"]
+
+
 def _teacher(job: Job):
     spec = job.options.teacher
     if Path(spec).is_dir():
@@ -318,7 +322,10 @@ def _teacher(job: Job):
     if job.options.teacher_weights:
         options["weights"] = job.options.teacher_weights
     teacher = nets.build(arch, num_classes=job.cfg.num_classes, **options)
-    cfg = replace(job.cfg, epochs=job.options.teacher_epochs or job.cfg.epochs,
+    # like the student, a teacher trained here gets the run's epochs unless told otherwise (not
+    # the 3 fine-tuning epochs of the other methods: a half-trained teacher teaches little)
+    epochs = job.options.teacher_epochs or job.options.epochs or _run_epochs(job)
+    cfg = replace(job.cfg, epochs=epochs,
                   learning_rate=job.options.learning_rate or job.config["train"]["learning_rate"])
     cfg = replace(cfg, stop_patience=cfg.epochs + 1)
     history = job.fit(teacher, "teacher", cfg=cfg)
@@ -347,7 +354,7 @@ def method_distill(job: Job):
         lr = job.options.learning_rate or train_cfg["learning_rate"]
     else:
         raise MaskgateError(f"--student is 'scratch' or 'run', not {job.options.student!r}")
-    epochs = job.options.epochs or (job.config.get("epochs_run") or train_cfg["epochs"])
+    epochs = job.options.epochs or _run_epochs(job)
     cfg = replace(job.cfg, epochs=epochs, learning_rate=lr, stop_patience=max(train_cfg["stop_patience"], 1))
     distiller = distill.compile_distiller(distill.Distiller(student, teacher, job.options.temperature, job.options.alpha), lr)
     history = job.fit(distiller, "distill", compile=False, cfg=cfg)
