@@ -338,6 +338,10 @@ class VirtualBoard:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """End the run at the next frame (or REPL poll); safe from a signal handler."""
+        self._stop.set()
+
     def stop(self, timeout: float = 10.0) -> RunResult | None:
         """End the run at the next frame and wait for it."""
         self._stop.set()

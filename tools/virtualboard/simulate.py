@@ -3,7 +3,9 @@ webcam; one JSON object per frame, and/or a pty the host tools can talk to."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from maskgate.errors import DataError
@@ -69,6 +71,21 @@ def parse_overrides(pairs) -> dict:
     return out
 
 
+def _stop_on_first_ctrl_c(board):
+    """Ctrl-C (SIGINT) stops the board at its next frame, as stop() does, instead of raising
+    KeyboardInterrupt wherever the interpreter happens to be (inside a firmware module being
+    imported, a LiteRT call, a half-written card file). A second Ctrl-C interrupts at once.
+    Returns the handler it replaced (None off the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def first(signum, frame):
+        board.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    return signal.signal(signal.SIGINT, first)
+
+
 def simulate(frames, model=None, *, pty: bool = False, json_lines: bool = False, fps: float = 10.0,
              realtime: bool | None = None, loop: bool | None = None, card=None, api: str = "ml",
              max_frames: int | None = None, overrides: dict | None = None, out=None,
@@ -96,12 +113,16 @@ def simulate(frames, model=None, *, pty: bool = False, json_lines: bool = False,
         if pty:
             out.write(board.pty_path + "\n")
             out.flush()
+        previous = _stop_on_first_ctrl_c(board)
         try:
             result = board.run()
-            while pty and result.ended == "reset":  # machine.reset(): boot again, same port
+            while pty and result.ended == "reset" and not board.stop_flag():  # machine.reset(): boot again
                 result = board.run()
         except KeyboardInterrupt:
             result = board.result
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         events = board.door_events()
         rows = board.decisions()
         console = list(board.console)
