@@ -3,11 +3,11 @@ tests (tests/test_board_*.py): the host side is the real pyserial and the real m
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import tempfile
 from pathlib import Path
 
 from conftest import dataset_files
+from maskgate.data.hashing import sha256_bytes as sha256
 from maskgate_tools.virtualboard import VirtualBoard
 
 
@@ -38,5 +38,3 @@ def running_board(board_model, tmp=None, *, fps: float = 30, install: bool = Tru
             assert result is None or result.crash is None, result.crash
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

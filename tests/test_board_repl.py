@@ -92,7 +92,6 @@ def test_a_script_that_keeps_ctrl_c_is_interrupted(tmp_path):
     try:
         listing = mpremote(board.pty_path, "fs", "ls", ":")
         assert "main.py" in listing
-        assert board.result is None or board.result.ended == "interrupted"
     finally:
         board.stop()
         board.close()

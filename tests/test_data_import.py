@@ -203,7 +203,7 @@ def test_cli_import_with_label_map(tmp_path):
 
 
 def test_crop_faces_on_real_pictures(tmp_path, shared_datasets):
-    from maskgate.data.faces import find_faces
+    from maskgate.data.faces import find_face_or_eyes  # as the firmware: frontal, else eye pair
 
     src = tmp_path / "few" / "without_mask"
     src.mkdir(parents=True)
@@ -213,7 +213,7 @@ def test_crop_faces_on_real_pictures(tmp_path, shared_datasets):
     result = run_import([src.parent], tmp_path / "out", crop_faces=True, progress=False)
     rows = read_manifest(result.manifest)
     for row in rows:
-        faces = find_faces(read_rgb(row["path"]))
+        faces = find_face_or_eyes(read_rgb(row["path"]))
         assert row["face"] == (faces[0] if faces else None)
     assert len(result.no_face) == sum(r["face"] is None for r in rows)
     assert any(r["face"] for r in rows)

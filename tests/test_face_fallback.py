@@ -49,10 +49,6 @@ def test_the_widest_plausible_pair_wins():
     assert x < 60 < x + w and w > 90
 
 
-def test_the_host_uses_the_firmware_geometry():
-    assert (faces.EYE_X, faces.EYE_Y) == (face.EYE_X, face.EYE_Y)
-
-
 def board_find(path, eyes):
     """The firmware's face.find on the virtual board's QVGA frame with the default config."""
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)

@@ -21,7 +21,6 @@ reset and must come back running the new model (HELLO: model sha256, no error).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskgate import budget
+from maskgate.data.hashing import sha256_bytes as sha256
 from maskgate.errors import BoardError, BudgetError
 
 from . import board_config, mpremote_card
@@ -42,10 +42,6 @@ LABELS_FILE = "labels.txt"
 CONFIG = board_config.CONFIG_FILE
 HEAP_RESERVE = 20 * 1024  # what the door loop allocates beside the model (Haar copy, crops, replies)
 FIRMWARE_HEAP = 48 * 1024  # the firmware's own modules, when only a bare REPL says how much is free
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def firmware_version(main_py: bytes | None) -> str | None:

@@ -15,12 +15,12 @@ and if both write, the PC's copy wins.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskgate import atomic
+from maskgate.data.hashing import sha256_bytes as sha256
 from maskgate.errors import BoardError
 
 from .link import Link
@@ -41,10 +41,6 @@ class PullResult:
     unchanged: list = field(default_factory=list)
     bytes: int = 0  # file bytes moved over the link
     interrupted: bool = False
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _load_state(out: Path) -> dict:

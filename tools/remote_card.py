@@ -8,18 +8,14 @@ the data. Chunk sizes follow the link's (smaller on a noisy link).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
+from maskgate.data.hashing import sha256_bytes as sha256
 from maskgate.errors import BoardError
 
 from .link import Link, NotFound, RemoteError, frame
 
 HEAD_ROOM = 24  # a PUT/INFER head's JSON beside the path
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class RemoteCard:

@@ -29,7 +29,7 @@ DEFAULTS = {
     },
     "train": {},
     "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},
-    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face + margin)
+    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face or eyes + margin)
     "evaluate": {"sources": ["face-mask-chandrikadeb7"], "camera_crop": False},
     # --quick: these [train] overrides, and synthetic masks on at most synth_limit faces
     "quick": {"max_train": 1500, "max_val": 400, "epochs": 3, "synth_limit": 500},

@@ -81,8 +81,8 @@ def resolve_data(spec: str, work_dir: Path, camera_crop: bool = False):
     `DIR/manifest.csv[:split]` or an import folder (`DIR` holding manifest.csv) uses that split
     (default test); any other folder is a dataset in a known layout, imported on the fly and
     evaluated whole (a source never trained on). With camera_crop such a folder is framed as
-    the camera frames it: the Haar face box grown by the contract's margin where a face is
-    found, the centre square where none is (contract.face_square / centre_square)."""
+    the camera frames it: the firmware's face (Haar frontal, else placed from an eye pair)
+    grown by the contract's margin, the centre square where none is found."""
     path, _, split = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
     p = Path(path)
     if p.is_dir() and (p / "manifest.csv").exists():
@@ -233,10 +233,11 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
         "datasets": [],
     }
     first_pixels = None
-    runs = [(spec, False) for spec in data_specs]
-    if camera_crop:
-        runs = [r for spec in data_specs for r in ((spec, False), (spec, True))
-                if not r[1] or _is_dataset_folder(spec)]
+    runs = []
+    for spec in data_specs:
+        runs.append((spec, False))
+        if camera_crop and _is_dataset_folder(spec):
+            runs.append((spec, True))
     for spec, crop in runs:
         name, manifest_csv, split = resolve_data(spec, out_dir, camera_crop=crop)
         data = load_split(manifest_csv, split, labels)

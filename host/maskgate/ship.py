@@ -29,7 +29,7 @@ TARGETS = [
      lambda m, a: f"{a['test']['int8'] * 100:.2f} %", lambda m, a: a["test"]["int8"] >= 0.995),
     ("accuracy, all of face-mask-chandrikadeb7, never seen (int8), pictures as published (centre square)", "—", "≥ 97 %",
      lambda m, a: f"{a['unseen']['int8'] * 100:.2f} %", lambda m, a: a["unseen"]["int8"] >= 0.97),
-    ("the same, framed as the camera frames them (Haar face box + margin, else centre square)", "—", "≥ 97 %",
+    ("the same, framed as the camera frames them (Haar face or eye-pair box + margin, else centre square)", "—", "≥ 97 %",
      lambda m, a: f"{a['camera']['int8'] * 100:.2f} %", lambda m, a: a["camera"]["int8"] >= 0.97),
     ("int8 minus float accuracy (12K Test / unseen / unseen camera-framed)", "+0.02 pp", "≥ −0.2 pp",
      lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp" for k in a),
@@ -82,8 +82,8 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         "face-mask-chandrikadeb7 was never trained on, and no checkpoint or threshold was chosen on it; the recipe's "
         "levers (augmentations, synthetic masks) were compared on it, so its figure is not a blind estimate.",
         "The unseen source is reported twice: its pictures as published (the contract's centre square) and framed "
-        "as the camera frames the door picture (the firmware's Haar face box + margin, or the centre square "
-        "where no face is found; `maskgate evaluate --camera-crop`).",
+        "as the camera frames the door picture (the firmware's Haar frontal face, else the face its eye-pair fallback places, + margin, "
+        "or the centre square where neither is found; `maskgate evaluate --camera-crop`).",
         "",
         "## Targets",
         "",

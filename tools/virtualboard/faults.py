@@ -36,7 +36,6 @@ class Faults:
         self.corrupt, self.drop, self.duplicate = corrupt, drop, duplicate
         self.direction = direction
         self.unplug_after = unplug_after
-        self.unplug_after_was = None  # the threshold, once it has fired
         self.unplug_gap_s = unplug_gap_s
         self._rng = random.Random(seed)
         self._gap = {"in": None, "out": None}
@@ -85,18 +84,19 @@ class Faults:
             self.counts["to_board"] += len(data)
             if self.direction in ("both", "to_board"):
                 data = self._damage(data, "in")
-            if self._unplug_now("to_board", received, data):
-                cut = max(0, self.unplug_after_was - received)
+            cut = self._unplug_cut("to_board", received, data)
+            if cut is not None:
                 port.unplug(self.unplug_gap_s)
                 return data[:cut]  # what arrived before the cable went; the rest is lost
             return data
 
-    def _unplug_now(self, direction: str, before: int, data: bytes) -> bool:
+    def _unplug_cut(self, direction: str, before: int, data: bytes) -> int | None:
+        """Where in `data` the cable goes (once), or None when it stays in."""
         if self.unplug_direction != direction or self.unplug_after is None or before + len(data) < self.unplug_after:
-            return False
-        self.unplug_after_was, self.unplug_after = self.unplug_after, None  # once
+            return None
+        cut, self.unplug_after = max(0, self.unplug_after - before), None
         self.counts["unplugs"] += 1
-        return True
+        return cut
 
     def outbound(self, data: bytes, port) -> bytes:
         """Board -> host bytes; may close the link part-way (unplug_after)."""
@@ -105,8 +105,8 @@ class Faults:
             self.counts["to_host"] += len(data)
             if self.direction in ("both", "to_host"):
                 data = self._damage(data, "out")
-            if self._unplug_now("to_host", sent, data):
-                cut = max(0, self.unplug_after_was - sent)
+            cut = self._unplug_cut("to_host", sent, data)
+            if cut is not None:
                 port.write(data[:cut])
                 port.unplug(self.unplug_gap_s)
                 return b""

@@ -22,7 +22,7 @@ def data():
 @click.option("--test-fraction", type=float, default=0.1, help="Share of such sources for test.")
 @click.option("--near-distance", type=int, default=4,
               help="pHash bits two pictures may differ in and still be near-duplicates (one group); -1: off.")
-@click.option("--crop-faces", is_flag=True, help="Find faces (Haar) and store the largest box per picture.")
+@click.option("--crop-faces", is_flag=True, help="Find faces as the firmware does (Haar frontal, else a face placed from an eye pair) and store the largest box per picture.")
 def import_(sources, out_dir, label_map, holdout_source, seed, val_fraction, test_fraction, near_distance, crop_faces):
     """Import dataset folders into OUT/manifest.csv with leak-free train/val/test splits.
 

@@ -133,8 +133,8 @@ def info(model, as_json, layers, archs):
 @click.option("--micro-sample", default=200, show_default=True, help="Images also run through tflite-micro (0 to skip).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @click.option("--camera-crop", is_flag=True,
-              help="Also evaluate each dataset folder framed as the camera frames it: the Haar face box "
-                   "plus the contract's margin, or the centre square where no face is found.")
+              help="Also evaluate each dataset folder framed as the camera frames it: the firmware's face box "
+                   "(Haar frontal, else from an eye pair) plus the contract's margin, or the centre square.")
 def evaluate(model, data, out_dir, micro_sample, as_json, camera_crop):
     """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source.
 

@@ -105,7 +105,7 @@ def augment_one(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -
     out = np.clip(out.astype(np.float32) * alpha + beta + (1 - alpha) * 128.0, 0, 255)
     if cfg.white_balance:
         out = np.clip(out * rng.uniform(1 - cfg.white_balance, 1 + cfg.white_balance, size=3), 0, 255)
-    if cfg.gamma != (1.0, 1.0):
+    if tuple(cfg.gamma) != (1.0, 1.0):  # a TOML config gives a list
         out = 255.0 * (out / 255.0) ** np.exp(rng.uniform(np.log(cfg.gamma[0]), np.log(cfg.gamma[1])))
     out = out.astype(np.uint8)
     if cfg.hue_deg:

@@ -137,9 +137,9 @@ def eye_pair(eyes, box) -> tuple[tuple[float, float], tuple[float, float]] | Non
         for b in centres[i + 1:]:
             left, right = (a, b) if a[0] < b[0] else (b, a)
             dx, dy = right[0] - left[0], right[1] - left[1]
-            if not (0.25 * w <= dx <= 0.7 * w) or abs(dy) > 0.4 * dx:
+            if not (0.25 * w <= dx <= 0.7 * w) or abs(dy) > _fw_face.EYE_MAX_TILT * dx:
                 continue
-            if max(left[2], right[2]) > 1.8 * min(left[2], right[2]):
+            if max(left[2], right[2]) > _fw_face.EYE_MAX_SIZE_RATIO * min(left[2], right[2]):
                 continue
             if max(left[1], right[1]) > y + 0.6 * h:
                 continue

@@ -148,9 +148,11 @@ def _inspect(entry: Entry, crop_faces: bool):
         return e.reason
     faces = []
     if crop_faces:
-        from .faces import find_faces  # only needed (and only loaded) when asked for
+        # what the firmware does: a frontal face, else the face its eye fallback places from an
+        # eye pair (only needed, and only loaded, when asked for)
+        from .faces import find_face_or_eyes
 
-        faces = find_faces(rgb)
+        faces = find_face_or_eyes(rgb)
     height, width = rgb.shape[:2]
     return {"width": width, "height": height, "sha256": sha256_bytes(data),
             "phash": phash_hex(phash(rgb)), "faces": faces}

@@ -489,8 +489,8 @@ def report_markdown(job: Job, summary: dict) -> str:
         lines += [f"int8 weights: {w['zero_fraction'] * 100:.1f} % zeros; at most {w['max_distinct_per_channel']} "
                   "distinct values in one output channel (output head excluded).", ""]
     lines += ["## Evaluation", "", table(["data", "images", "float accuracy", "int8 accuracy"],
-                                         [[n, d["images"], _pct(d["float_accuracy"]), _pct(d["int8_accuracy"])]
-                                          for d in summary["datasets"] for n in [d["name"]]]),
+                                         [[d["name"], d["images"], _pct(d["float_accuracy"]), _pct(d["int8_accuracy"])]
+                                          for d in summary["datasets"]]),
               "", "Full report: [eval/report.md](eval/report.md).", ""]
     return "\n".join(lines)
 
