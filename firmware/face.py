@@ -18,6 +18,7 @@ EYE_SPAN = EYE_X[1] - EYE_X[0]
 EYE_MAX_TILT = 0.4  # |dy| / dx: level within about 22 degrees (as the host's eye_pair)
 EYE_MAX_SIZE_RATIO = 1.8  # the bigger eye box at most this much wider than the smaller
 EYE_SIZE_PER_DISTANCE = (0.25, 1.0)  # eye box width / eye distance: not overlapping, not specks
+EYE_STAGES = 24  # stages of OpenMV's built-in eye cascade that main.py runs (all of them)
 
 
 def centre_square(width, height):

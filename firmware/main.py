@@ -156,7 +156,7 @@ if model is not None:
             cascade = image.HaarCascade("frontalface", stages=cfg["haar_stages"])
             if cfg["eye_fallback"]:
                 try:
-                    eye_cascade = image.HaarCascade("eye", stages=24)
+                    eye_cascade = image.HaarCascade("eye", stages=face.EYE_STAGES)
                 except Exception as e:  # no eye cascade on this firmware: frontal faces only
                     eye_cascade = None
                     print("maskgate: no eye cascade, frontal faces only:", e)

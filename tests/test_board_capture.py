@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from boards import running_board, sha256
+from boards import FIRMWARE_VERSION, running_board, sha256
 from maskgate.data.layouts import detect_layout
 from maskgate.errors import DataError
 from maskgate_tools import capture
@@ -37,7 +37,7 @@ def test_capture_makes_a_dataset_that_data_import_reads(board, link, tmp_path):
     assert all(whole_jpeg(p, (96, 80)) for p in sorted(out.rglob("*.jpg")))
     assert (out / "labels.txt").read_text() == "mask\nno_mask\n"
     prov = json.loads((out / "provenance.json").read_text())
-    assert prov["board_id"] == link.hello["id"] and prov["firmware"] == "0.2.0"
+    assert prov["board_id"] == link.hello["id"] and prov["firmware"] == FIRMWARE_VERSION
     assert [(s["label"], s["first"], s["count"], s["size"]) for s in prov["sessions"]] == [
         ("mask", 0, 3, [96, 80]), ("mask", 3, 2, [96, 80]), ("no_mask", 0, 2, [96, 80])]
     layout = detect_layout(out)

@@ -40,9 +40,11 @@ def test_dry_run_then_deploy_through_a_bad_cable_then_rollback(board_model, tmp_
         assert "changed   config.json" in text and "changed   door.py" in text and "new       labels.txt" in text
         assert "unchanged main.py" in text and "keep      config.json -> rollback/config.json" in text
 
-        # the cable goes 30 kB into the ~70 kB the PUTs upload: counted on the host's bytes, so
-        # the point does not move with how fast the board runs on a busy machine
-        board.port.faults = Faults(corrupt=0.002, seed=7, unplug_after=30000, unplug_direction="to_board")
+        # the cable goes half way through what the PUTs upload (the files the plan writes):
+        # counted on the host's bytes, so the point does not move with how fast the board runs
+        # on a busy machine
+        upload = sum(len(result["plan"].files[name]) for name in result["plan"].changed)
+        board.port.faults = Faults(corrupt=0.002, seed=7, unplug_after=upload // 2, unplug_direction="to_board")
         result = deploy.deploy(board_model["path"], port=board.pty_path, manifest=board_model["manifest"],
                                overrides={"door.k": 2}, log=lambda *_: None)
         counts = board.port.faults.counts

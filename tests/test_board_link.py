@@ -10,7 +10,7 @@ import tty
 
 import pytest
 
-from boards import running_board, sha256
+from boards import FIRMWARE_VERSION, running_board, sha256
 from maskgate.errors import BoardError
 from maskgate_tools.link import Link, NotFound, RemoteError, check_protocol, frame
 from maskgate_tools.remote_card import RemoteCard
@@ -83,14 +83,14 @@ def test_a_board_that_does_not_answer_is_named_and_a_repl_is_recognised():
 
 
 def test_protocol_version_mismatch_is_refused_with_the_way_out():
-    check_protocol({"proto": frame.PROTOCOL, "fw": "0.2.0"})
+    check_protocol({"proto": frame.PROTOCOL, "fw": FIRMWARE_VERSION})
     with pytest.raises(BoardError, match=r"protocol version mismatch.*firmware 0\.1\.0 \(protocol 0\).*deploy"):
         check_protocol({"fw": "0.1.0"}, "/dev/ttyACM0")
 
 
 def test_hello_and_the_card_over_the_link(board, link):
     hello = link.hello
-    assert hello["proto"] == frame.PROTOCOL and hello["fw"] == "0.2.0" and hello["error"] is None
+    assert hello["proto"] == frame.PROTOCOL and hello["fw"] == FIRMWARE_VERSION and hello["error"] is None
     assert hello["id"] and hello["boot"] and hello["model_heap"] > 0 and hello["heap_free"] > 0
     assert hello["model_sha256"] == board.config["model_sha256"]
     card = RemoteCard(link)

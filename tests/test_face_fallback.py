@@ -54,7 +54,7 @@ def board_find(path, eyes):
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     img = vimage.Image.from_rgb(fit_frame(rgb, 320, 240))
     frontal = vimage.HaarCascade("frontalface", stages=25)
-    return face.find(img, frontal, 0.5, 0.5, 1.25, vimage.HaarCascade("eye", stages=24) if eyes else None)
+    return face.find(img, frontal, 0.5, 0.5, 1.25, vimage.HaarCascade("eye", stages=face.EYE_STAGES) if eyes else None)
 
 
 def test_eyes_find_more_masked_faces_than_the_frontal_cascade():

@@ -26,15 +26,10 @@ from maskgate import contract
 from maskgate.errors import BoardError, DataError
 
 from .link import Link, frame
+from .virtualboard.clock import ticks_diff
 
 STAGES = ("capture", "detect", "resize", "infer", "log")
-TICKS_PERIOD = 1 << 30
 MAX_SIDE = 128  # pictures are sent at most this big (the board takes up to 160 x 160)
-
-
-def _ticks_diff(a: int, b: int) -> int:
-    half = TICKS_PERIOD // 2
-    return ((a - b + half) & (TICKS_PERIOD - 1)) - half
 
 
 def percentiles(values) -> dict:
@@ -47,6 +42,13 @@ def percentiles(values) -> dict:
 
 def bench_live(link: Link, frames: int = 100, timeout: float | None = None) -> dict:
     """Per-stage p50/p95 (ms) and fps over the next `frames` frames the board runs."""
+    rows = timed_frames(link, frames, timeout)
+    return live_summary(rows, link.hello)
+
+
+def timed_frames(link: Link, frames: int, timeout: float | None = None) -> list[list[int]]:
+    """The BENCH records of the next `frames` frames the board runs, oldest first:
+    [frame, ms, capture, detect, resize, infer, log, face] (stage times in microseconds)."""
     hello = link.hello or link.connect()
     if hello.get("error"):
         raise BoardError(f"the board is not running the door loop: {hello['error']}")
@@ -66,8 +68,12 @@ def bench_live(link: Link, frames: int = 100, timeout: float | None = None) -> d
             since = page["frames"][-1][0] + 1
         else:
             time.sleep(0.1)
-    rows = rows[:frames]
-    span_ms = _ticks_diff(rows[-1][1], rows[0][1])
+    return rows[:frames]
+
+
+def live_summary(rows: list[list[int]], hello: dict) -> dict:
+    """p50 / p95 / mean per stage and per frame (ms), fps and faces of timed_frames' records."""
+    span_ms = ticks_diff(rows[-1][1], rows[0][1])
     stages = {s: percentiles([r[2 + i] / 1000 for r in rows]) for i, s in enumerate(STAGES)}
     totals = [sum(r[2:7]) / 1000 for r in rows]
     return {"frames": len(rows), "fps": round((len(rows) - 1) / (span_ms / 1000), 2) if span_ms > 0 else None,
@@ -123,6 +129,7 @@ def infer_on_board(link: Link, pic_id: int, rgb565: np.ndarray, detect: bool) ->
 
 def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit: int | None = None,
                  max_side: int = MAX_SIDE, progress=None) -> dict:
+    from maskgate.evaluate import board_agreement
     from maskgate.runtime import LiteModel
 
     hello = link.hello or link.connect()
@@ -142,11 +149,8 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
         res["truth"], res["path"] = label, str(path)
         results.append(res)
         # exactly what the board saw: its RGB565 pixels, its face box (or centre square)
-        pixels = contract.rgb565_to_rgb888(rgb565)
-        ph, pw = pixels.shape[:2]
-        region = contract.face_square(res["box"], pw, ph, cfg.get("face_margin", contract.FACE_MARGIN)) \
-            if res["box"] else contract.centre_square(pw, ph)
-        host_pixels.append(contract.resize_to_input(contract.crop(pixels, region)))
+        host_pixels.append(contract.prepare(contract.rgb565_to_rgb888(rgb565), res["box"] or None,
+                                            margin=cfg.get("face_margin", contract.FACE_MARGIN)))
         if progress:
             progress(1)
     seconds = time.monotonic() - started
@@ -171,21 +175,11 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
         data = model_path.read_bytes()
         probs = LiteModel(data).probabilities(np.stack(host_pixels))
         labels = cfg.get("labels") or list(contract.labels_for(probs.shape[1]))
-        positive = labels.index(cfg.get("positive_label", contract.POSITIVE_LABEL))
-        board_p = np.array([r["prob"] for r in results])
-        host_p = probs[:, positive]
-        if cfg.get("output", "sigmoid" if probs.shape[1] == 2 else "softmax") == "sigmoid":
-            threshold = cfg.get("threshold", contract.THRESHOLD)
-            host_labels = [labels[positive] if p >= threshold else labels[1 - positive] for p in host_p]
-        else:
-            host_labels = [labels[int(i)] for i in probs.argmax(axis=1)]
-        same = [h == r["label"] for h, r in zip(host_labels, results)]
         report["agreement"] = {
             "model": str(model_path), "model_sha256": hashlib.sha256(data).hexdigest(),
             "same_model_as_board": hashlib.sha256(data).hexdigest() == hello.get("model_sha256"),
-            "label_agreement": round(float(np.mean(same)), 4),
-            "prob_abs_diff": {"mean": round(float(np.abs(host_p - board_p).mean()), 5),
-                              "max": round(float(np.abs(host_p - board_p).max()), 5)}}
+            **board_agreement(probs, labels, cfg.get("threshold", contract.THRESHOLD),
+                              [r["label"] for r in results], [r["prob"] for r in results])}
     else:
         report["agreement"] = {"skipped": "no --model given: pass the .tflite the board runs"}
     report["results"] = [{k: r[k] for k in ("path", "truth", "label", "prob", "box")} for r in results]

@@ -185,7 +185,6 @@ def capture(port: str, label: str, count: int, out=None, *, interval_ms: int = 0
                     result.saved.append(folder_path / name)
                 result.bytes += head.get("bytes", 0)
                 result.retries += retries
-                session["count"] = len(result.saved)
                 if progress:
                     progress(1)
         except KeyboardInterrupt:

@@ -110,6 +110,9 @@ class ProtocolTarget:
         time.sleep(0.3)
         return self.link.reconnect()
 
+    def close(self) -> None:
+        self.link.close()
+
 
 class MpremoteTarget(mpremote_card.MpremoteCard):
     via = "mpremote"
@@ -136,6 +139,9 @@ class MpremoteTarget(mpremote_card.MpremoteCard):
             return link.reconnect()
         finally:
             link.close()
+
+    def close(self) -> None:
+        pass  # every mpremote run opens and closes the port itself
 
 
 class DriveTarget:
@@ -175,6 +181,9 @@ class DriveTarget:
     def restart(self) -> dict | None:
         os.sync()
         return None  # the camera sees the files after the drive is ejected and the board reset
+
+    def close(self) -> None:
+        pass  # each file was closed as it was written
 
 
 # --- choosing the way ---
@@ -306,7 +315,7 @@ def apply(target, plan: Plan, progress=None, log=print) -> dict | None:
     return target.restart()
 
 
-def check_running(hello: dict | None, files: dict[str, bytes], port) -> list[str]:
+def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
     """What is wrong with the board after the restart (empty when it runs the new model)."""
     if hello is None:
         return []
@@ -335,7 +344,7 @@ def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, o
         if dry_run:
             return {"plan": plan, "hello": hello, "dry_run": True}
         after = apply(target, plan, progress, log)
-        problems = check_running(after, files, port)
+        problems = check_running(after, files)
         if problems:
             raise BoardError("deployed, but " + "; ".join(problems) +
                              f" (maskgate deploy --port {port} --rollback puts the previous model back)")
@@ -343,8 +352,7 @@ def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, o
             log("written to the drive: eject it, then reset the camera (it reads the card at boot)")
         return {"plan": plan, "hello": after, "dry_run": False}
     finally:
-        if isinstance(target, ProtocolTarget):
-            target.link.close()
+        target.close()
 
 
 def rollback(*, port=None, to_drive=None, via="auto", log=print) -> dict:
@@ -380,5 +388,4 @@ def rollback(*, port=None, to_drive=None, via="auto", log=print) -> dict:
                              f"and error {after.get('error')!r}")
         return {"hello": after, "model_sha256": old_cfg.get("model_sha256")}
     finally:
-        if isinstance(target, ProtocolTarget):
-            target.link.close()
+        target.close()

@@ -92,6 +92,7 @@ def accuracy(rows: list[dict], labels_csv, model_labels: list[str]) -> dict:
 
 def agreement(folder: Path, rows: list[dict], cfg: dict, model_path: Path) -> dict:
     from maskgate.data.images import ImageError, read_rgb
+    from maskgate.evaluate import board_agreement
     from maskgate.runtime import LiteModel
 
     data = model_path.read_bytes()
@@ -109,17 +110,9 @@ def agreement(folder: Path, rows: list[dict], cfg: dict, model_path: Path) -> di
            "matches_board_config": sha == cfg.get("model_sha256"), "crops": len(crops)}
     if not crops:
         return out
-    labels, positive = cfg["labels"], cfg["labels"].index(cfg["positive_label"])
     probs = LiteModel(data).probabilities(np.stack(crops))
-    host_p = probs[:, positive]
-    if cfg["output"] == "sigmoid":
-        host_labels = [labels[positive] if p >= cfg["threshold"] else labels[1 - positive] for p in host_p]
-    else:
-        host_labels = [labels[int(i)] for i in probs.argmax(axis=1)]
-    same = [h == r["label"] for h, r in zip(host_labels, board)]
-    diff = np.abs(host_p - np.array([r["prob"] for r in board]))
-    out.update({"label_agreement": round(float(np.mean(same)), 4), "disagreements": int(len(same) - sum(same)),
-                "prob_abs_diff": {"mean": round(float(diff.mean()), 4), "max": round(float(diff.max()), 4)}})
+    out.update(board_agreement(probs, cfg["labels"], cfg["threshold"],
+                               [r["label"] for r in board], [r["prob"] for r in board]))
     return out
 
 

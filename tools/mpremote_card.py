@@ -35,9 +35,9 @@ def _h(p):
 print(repr({n: _h(n) for n in NAMES}))
 """
 
-# Run on the board: renames, replacing the target (FatFS will not rename onto a file),
-# creating folders on the way.
-MOVE_SCRIPT = """
+# Run on the board: _mkdirs(path) makes the folders a file path needs (MicroPython has no
+# os.makedirs).
+MKDIRS_SCRIPT = """
 import os
 def _mkdirs(p):
     at = ''
@@ -47,6 +47,11 @@ def _mkdirs(p):
             os.mkdir(at)
         except OSError:
             pass
+"""
+
+# Run on the board: renames, replacing the target (FatFS will not rename onto a file),
+# creating folders on the way.
+MOVE_SCRIPT = MKDIRS_SCRIPT + """
 def _mv(a, b):
     _mkdirs(b)
     try:
@@ -102,9 +107,9 @@ class MpremoteCard:
             return
         with tempfile.TemporaryDirectory(prefix="maskgate-mpremote-") as tmp:
             args: list[str] = []
-            folders = sorted({name.rsplit("/", 1)[0] for name in files if "/" in name})
-            if folders:
-                args += ["exec", "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % folders, "+"]
+            nested = sorted(name for name in files if "/" in name)
+            if nested:
+                args += ["exec", MKDIRS_SCRIPT + f"for n in {nested!r}:\n    _mkdirs(n)\n", "+"]
             for i, (name, data) in enumerate(files.items()):
                 local = Path(tmp) / f"{i:03d}.bin"
                 local.write_bytes(data)

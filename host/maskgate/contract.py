@@ -112,16 +112,17 @@ def crop(rgb: np.ndarray, box) -> np.ndarray:
     return rgb[y : y + h, x : x + w]
 
 
-def prepare(rgb: np.ndarray, box=None, camera: bool = False) -> np.ndarray:
+def prepare(rgb: np.ndarray, box=None, camera: bool = False, margin: float = FACE_MARGIN) -> np.ndarray:
     """A picture (H x W x 3 RGB uint8) -> the model's 32 x 32 x 3 uint8 input pixels.
 
     `box` is a detector face box (x, y, w, h) or None for the centred square; `camera=True`
-    applies the RGB565 round trip the sensor imposes.
+    applies the RGB565 round trip the sensor imposes; `margin` is the face box growth (a
+    board's config.json may set its own face_margin).
     """
     if camera:
         rgb = rgb565_round_trip(rgb)
     height, width = rgb.shape[:2]
-    region = face_square(box, width, height) if box is not None else centre_square(width, height)
+    region = face_square(box, width, height, margin) if box is not None else centre_square(width, height)
     return resize_to_input(crop(rgb, region))
 
 

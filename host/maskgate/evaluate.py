@@ -51,6 +51,17 @@ def decide(probs: np.ndarray, labels, threshold: float) -> np.ndarray:
     return probs.argmax(axis=1)
 
 
+def board_agreement(probs: np.ndarray, labels, threshold: float, board_labels, board_probs) -> dict:
+    """How far the PC's int8 model agrees with the board on the same inputs: the share of
+    equal decisions (the board's labels against `decide` on the PC's probabilities), how many
+    differ, and |P(positive) on the PC - the board's P|."""
+    host_labels = [labels[int(i)] for i in decide(probs, labels, threshold)]
+    same = np.array([h == b for h, b in zip(host_labels, board_labels)])
+    diff = np.abs(probs[:, labels.index(contract.POSITIVE_LABEL)] - np.asarray(board_probs, dtype=np.float64))
+    return {"label_agreement": round(float(same.mean()), 4), "disagreements": int((~same).sum()),
+            "prob_abs_diff": {"mean": round(float(diff.mean()), 5), "max": round(float(diff.max()), 5)}}
+
+
 def metrics(y, probs, labels, threshold) -> dict:
     pred = decide(probs, labels, threshold)
     cm = confusion(y, pred, len(labels))
