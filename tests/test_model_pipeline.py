@@ -151,3 +151,25 @@ def test_evaluate_camera_crop_frames_a_folder_as_the_camera(tiny_bundle, shared_
     framed = read_manifest(out / "imported-door-faces-camera-crop" / "manifest.csv")
     assert not any(r["face"] for r in plain)
     assert any(r["face"] for r in framed)  # bare 12K faces: the frontal cascade finds most of them
+
+
+def test_cosine_schedule_decays_the_learning_rate_each_epoch(synthetic_import, tmp_path):
+    import csv
+
+    from maskgate.train import TrainConfig, train
+
+    cfg = TrainConfig(arch="tinycnn", arch_options={"width": 0.25}, epochs=3, batch_size=32, seed=3,
+                      learning_rate=0.002, lr_schedule="cosine", max_train=96)
+    run = train(synthetic_import, tmp_path / "cos", cfg)
+    with open(run / "history.csv") as f:
+        rates = [float(row["lr"]) for row in csv.DictReader(f)]
+    # epoch e of E runs at lr * (1 + cos(pi e / E)) / 2: 0.002, 0.0015, 0.0005
+    assert rates == pytest.approx([0.002, 0.0015, 0.0005], rel=1e-5)
+
+
+def test_unknown_lr_schedule_is_refused():
+    from maskgate.errors import DataError
+    from maskgate.train import TrainConfig
+
+    with pytest.raises(DataError, match="lr_schedule"):
+        TrainConfig.from_dict({"lr_schedule": "step"})

@@ -48,6 +48,18 @@ def _class_table(section: dict, kind: str, labels) -> list[str]:
     return lines
 
 
+def _weights_line(run: Path) -> str:
+    """Which weights ship: the best validation checkpoint, or the SWA mean (maskgate.weight_averaging)."""
+    trained = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    swa = trained.get("swa")
+    if not swa:
+        return "Weights: the checkpoint with the best Validation accuracy."
+    last = swa["start_epoch"] + swa["epochs_averaged"] - 1
+    return (f"Weights: the mean of the weights after epochs {swa['start_epoch']}–{last} (stochastic weight averaging), "
+            f"batch norm recomputed over {swa['bn_batches']} training batches; Validation accuracy "
+            f"{swa['val_accuracy'] * 100:.2f} % (best single checkpoint {trained['best_val_accuracy'] * 100:.2f} %).")
+
+
 def ship(build_dir, to_dir, command: str | None = None) -> Path:
     build_dir, to_dir = Path(build_dir), Path(to_dir)
     summary = json.loads((build_dir / "build.json").read_text())
@@ -81,6 +93,7 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         "Trained and selected on face-mask-12k Train/Validation only (leak-free regrouped split, see the import report); "
         "face-mask-chandrikadeb7 was never trained on, and no checkpoint or threshold was chosen on it; the recipe's "
         "levers (augmentations, synthetic masks) were compared on it, so its figure is not a blind estimate.",
+        _weights_line(run),
         "The unseen source is reported twice: its pictures as published (the contract's centre square) and framed "
         "as the camera frames the door picture (the firmware's Haar frontal face, else the face its eye-pair fallback places, + margin, "
         "or the centre square where neither is found; `maskgate evaluate --camera-crop`).",

@@ -13,11 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from maskgate import contract, nets
-from maskgate.atomic import save_figure, write_json
+from maskgate.atomic import replacing, save_figure, write_json
 from maskgate.data.arrays import load_split
 from maskgate.data.augment import AugmentConfig, augment_batch
 from maskgate.errors import DataError
+from maskgate.evaluate import decide
+from maskgate.runtime import to_class_probabilities
 from maskgate.tfenv import keras, seed_everything
+from maskgate.weight_averaging import WeightAverage, recompute_batch_norm
 
 
 @dataclass
@@ -29,6 +32,12 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     label_smoothing: float = 0.0
+    # "plateau": the paper's ReduceLROnPlateau; "cosine": decay to ~0 by the last epoch, for runs
+    # whose validation accuracy keeps creeping up so the plateau rule never fires
+    lr_schedule: str = "plateau"
+    # stochastic weight averaging: model.keras becomes the mean of the weights at the end of
+    # epochs swa_start..last (1-based), batch norm recomputed; the best checkpoint is kept beside it
+    swa_start: int | None = None
     lr_patience: int = 5
     stop_patience: int = 10
     augment: bool = True
@@ -44,6 +53,18 @@ class TrainConfig:
         if unknown:
             raise DataError(f"unknown [train] settings: {', '.join(unknown)}")
         return cls(**known)
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise DataError(f"[train] lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
+
+
+LR_SCHEDULES = ("plateau", "cosine")
+
+
+def cosine_learning_rate(base: float, epochs: int):
+    """Per-epoch cosine decay: `base` at epoch 0, base * (1 + cos(pi * (E-1)/E)) / 2 at the last."""
+    return lambda epoch, _lr=None: float(base * 0.5 * (1.0 + np.cos(np.pi * epoch / max(epochs, 1))))
 
 
 class AugmentedBatches(keras.utils.Sequence):
@@ -131,8 +152,12 @@ def fit(model, train: dict, val: dict, cfg: TrainConfig, out_dir: Path, extra_ca
     out_dir.mkdir(parents=True, exist_ok=True)
     augment_cfg = AugmentConfig(**cfg.augment_options) if cfg.augment else None
     batches = AugmentedBatches(train["x64"], train["y"], cfg.batch_size, cfg.seed, augment_cfg, x32=train["x32"])
+    if cfg.lr_schedule == "cosine":
+        schedule = keras.callbacks.LearningRateScheduler(cosine_learning_rate(cfg.learning_rate, cfg.epochs))
+    else:
+        schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", factor=0.2, patience=cfg.lr_patience, verbose=0)
     callbacks = [
-        keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", factor=0.2, patience=cfg.lr_patience, verbose=0),
+        schedule,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.stop_patience, restore_best_weights=True),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
         EpochProgress(cfg.epochs),
@@ -177,9 +202,13 @@ def plot_curves(history_csv: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
+BEST_CHECKPOINT = "model-best.keras"  # with SWA: the best-val-accuracy checkpoint, for comparison
+
+
 def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
     """Train `cfg.arch` on the manifest's train split, select on its val split.
-    Writes RUN/model.keras (best val accuracy), config.json, history.csv, curves.png."""
+    Writes RUN/model.keras (best val accuracy, or the SWA average when cfg.swa_start is set),
+    config.json, history.csv, curves.png."""
     cfg = cfg or TrainConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,9 +217,11 @@ def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
     model = nets.build(cfg.arch, num_classes=cfg.num_classes, **cfg.arch_options)
     compile_model(model, cfg.num_classes, cfg.learning_rate, cfg.label_smoothing)
     started = time.time()
-    history = fit(model, train_data, val_data, cfg, out_dir)
-    seconds = time.time() - started
+    averager = WeightAverage(cfg.swa_start) if cfg.swa_start else None
+    history = fit(model, train_data, val_data, cfg, out_dir, extra_callbacks=[averager] if averager else ())
     # model.keras holds the best-val-accuracy checkpoint; the in-memory model may be a later epoch
+    swa = _average_weights(model, averager, train_data, val_data, cfg, out_dir) if averager else None
+    seconds = time.time() - started
     plot_curves(out_dir / "history.csv", out_dir / "curves.png")
     epochs_run = len(history.history.get("loss", []))
     write_json(
@@ -206,6 +237,27 @@ def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
             "best_val_accuracy": float(max(history.history.get("val_accuracy", [0.0]))),
             "train_seconds": round(seconds, 1),
             "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
+            **({"swa": swa} if swa else {}),
         },
     )
     return out_dir
+
+
+def _average_weights(model, averager: WeightAverage, train_data, val_data, cfg: TrainConfig, out_dir: Path) -> dict:
+    """Replace RUN/model.keras by the SWA model; the checkpoint it replaces becomes model-best.keras."""
+    model.set_weights(averager.averaged())
+    # the statistics come from one pass over training batches as training saw them (augmented),
+    # drawn with an epoch index no training epoch used
+    batches = AugmentedBatches(train_data["x64"], train_data["y"], cfg.batch_size, cfg.seed,
+                               AugmentConfig(**cfg.augment_options) if cfg.augment else None, x32=train_data["x32"])
+    batches.epoch = cfg.epochs
+    used = recompute_batch_norm(model, (batches[i] for i in range(len(batches))))
+    probabilities = to_class_probabilities(model.predict(contract.to_float_input(val_data["x32"]), verbose=0, batch_size=256))
+    predicted = decide(probabilities, list(contract.labels_for(cfg.num_classes)), contract.THRESHOLD)
+    val_accuracy = float(np.mean(predicted == val_data["y"]))
+    (out_dir / "model.keras").replace(out_dir / BEST_CHECKPOINT)
+    with replacing(out_dir / "model.keras") as tmp:
+        model.save(tmp)
+    return {"start_epoch": cfg.swa_start, "epochs_averaged": averager.count, "bn_batches": used,
+            "val_accuracy": val_accuracy}
+
