@@ -61,3 +61,12 @@ def test_weights_option_loads_a_users_backbone_weights(tmp_path):
     for name in ("conv1", "conv_pw_5"):
         assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(name).get_weights(),
                                                         donor.get_layer(name).get_weights()))
+
+
+@pytest.mark.parametrize("arch", ["maskgate", "mobilenet_v3_small", "resnet8"])
+def test_every_batch_norm_layer_takes_the_build_momentum(arch):
+    # the Keras applications nest their own layers and default to 0.99 / 0.999
+    default, chosen = nets.build(arch), nets.build(arch, bn_momentum=0.97)
+    for model, expected in ((default, nets.BN_MOMENTUM), (chosen, 0.97)):
+        norms = [layer for layer in model.submodules if isinstance(layer, keras.layers.BatchNormalization)]
+        assert norms and {layer.momentum for layer in norms} == {expected}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from maskgate.tfenv import keras
+
 ARCHS: dict = {}
 
 
@@ -33,8 +35,19 @@ def names() -> list[str]:
     return sorted(ARCHS)
 
 
-def build(arch: str, num_classes: int = 2, **options):
+# Keras' default 0.99 (and the applications' 0.999) is made for ImageNet-length training: after
+# the few hundred steps of a short from-scratch run the moving statistics used at inference
+# still lag and the model predicts one class only. Long runs may set 0.99 (the shipped config).
+BN_MOMENTUM = 0.9
+
+
+def build(arch: str, num_classes: int = 2, bn_momentum: float = BN_MOMENTUM, **options):
+    """The registered architecture `arch`, every batch-norm layer at `bn_momentum`."""
     _load_all()
     if arch not in ARCHS:
         raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
-    return ARCHS[arch](num_classes=num_classes, **options)
+    model = ARCHS[arch](num_classes=num_classes, **options)
+    for layer in model.submodules:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = bn_momentum
+    return model

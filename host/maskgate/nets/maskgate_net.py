@@ -18,36 +18,33 @@ from ._blocks import head, pixel_input
 layers = keras.layers
 
 
-def _conv_bn(x, filters, name, momentum, kernel=3, strides=1):
+def _conv_bn(x, filters, name, kernel=3, strides=1):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _separable(x, filters, name, dropout, momentum):
+def _separable(x, filters, name, dropout):
     x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_dw_bn")(x)
+    x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
     x = layers.ReLU(name=f"{name}_dw_relu")(x)
-    x = _conv_bn(x, filters, f"{name}_pw", momentum, kernel=1)
+    x = _conv_bn(x, filters, f"{name}_pw", kernel=1)
     return layers.Dropout(dropout, name=f"{name}_drop")(x)
 
 
 @register("maskgate")
 def maskgate_net(num_classes: int = 2, width: float = 1.0, dropout: float = 0.1, head_dropout: float = 0.3,
-                 widths=(24, 48, 96, 192), bn_momentum: float = 0.9):
-    # bn_momentum: Keras' default 0.99 needs hundreds of steps before the moving statistics used
-    # at inference settle; short runs (quick builds, fine-tuning) then predict one class only.
+                 widths=(24, 48, 96, 192)):
     c1, c2, c3, c4 = (max(8, int(c * width)) for c in widths)
-    m = bn_momentum
     inputs, x = pixel_input()
-    x = _conv_bn(x, c1, "stem", m, strides=2)  # 16 x 16
+    x = _conv_bn(x, c1, "stem", strides=2)  # 16 x 16
     x = layers.Dropout(dropout, name="stem_drop")(x)
-    x = _separable(x, c2, "block1", dropout, m)
-    x = _separable(x, c2, "block2", dropout, m)
+    x = _separable(x, c2, "block1", dropout)
+    x = _separable(x, c2, "block2", dropout)
     x = layers.MaxPooling2D(name="pool1")(x)  # 8 x 8
-    x = _separable(x, c3, "block3", dropout, m)
+    x = _separable(x, c3, "block3", dropout)
     x = layers.MaxPooling2D(name="pool2")(x)  # 4 x 4
-    x = _separable(x, c4, "block4", dropout, m)
+    x = _separable(x, c4, "block4", dropout)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(head_dropout, name="head_drop")(x)
     return keras.Model(inputs, head(x, num_classes), name="maskgate")
