@@ -52,3 +52,10 @@ def test_info_prints_figures_as_json(tiny_bundle):
 def test_train_on_missing_data_is_a_data_error(tmp_path):
     result = _run("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"))
     assert result.returncode in (2, 3), result.stderr
+
+
+def test_train_refuses_swa_start_after_the_last_epoch(synthetic_import, tmp_path):
+    result = _run("train", "--data", str(synthetic_import), "--out", str(tmp_path / "run"),
+                  "--epochs", "3", "--swa-start", "5", "--lr-schedule", "cosine")
+    assert result.returncode == 3, result.stderr
+    assert "swa_start 5 is not an epoch of 1..3" in result.stderr and not (tmp_path / "run").exists()

@@ -60,3 +60,23 @@ def test_training_with_swa_keeps_the_best_checkpoint_beside_the_average(syntheti
     best = keras.models.load_model(run / BEST_CHECKPOINT)
     assert any(not np.array_equal(a, b) for a, b in zip(averaged.get_weights(), best.get_weights()))
     assert 0.0 <= summary["swa"]["val_accuracy"] <= 1.0
+
+
+def test_swa_start_outside_the_epochs_is_refused_before_training():
+    from maskgate.errors import DataError
+    from maskgate.train import TrainConfig
+
+    with pytest.raises(DataError, match="swa_start 26 is not an epoch of 1..3"):
+        TrainConfig.from_dict({"epochs": 3, "swa_start": 26})
+
+
+def test_early_stop_before_the_averaging_keeps_the_best_checkpoint(synthetic_import, tmp_path):
+    from maskgate.train import BEST_CHECKPOINT, TrainConfig, train
+
+    # patience 0 stops at the first epoch without a val gain, long before epoch 40
+    cfg = TrainConfig(arch="tinycnn", arch_options={"width": 0.25}, epochs=40, batch_size=32, seed=1,
+                      max_train=96, swa_start=40, stop_patience=0, learning_rate=0.0)
+    run = train(synthetic_import, tmp_path / "stopped", cfg)
+    summary = json.loads((run / "config.json").read_text())
+    assert summary["epochs_run"] < 40 and "before swa_start 40" in summary["swa"]["skipped"]
+    assert (run / "model.keras").is_file() and not (run / BEST_CHECKPOINT).exists()

@@ -52,7 +52,7 @@ def _weights_line(run: Path) -> str:
     """Which weights ship: the best validation checkpoint, or the SWA mean (maskgate.weight_averaging)."""
     trained = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     swa = trained.get("swa")
-    if not swa:
+    if not swa or "skipped" in swa:
         return "Weights: the checkpoint with the best Validation accuracy."
     last = swa["start_epoch"] + swa["epochs_averaged"] - 1
     return (f"Weights: the mean of the weights after epochs {swa['start_epoch']}–{last} (stochastic weight averaging), "

@@ -57,6 +57,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.lr_schedule not in LR_SCHEDULES:
             raise DataError(f"[train] lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
+        if self.swa_start is not None and not 1 <= self.swa_start <= self.epochs:
+            raise DataError(f"[train] swa_start {self.swa_start} is not an epoch of 1..{self.epochs} "
+                            "(a quick build needs its own swa_start under [quick])")
 
 
 LR_SCHEDULES = ("plateau", "cosine")
@@ -220,7 +223,11 @@ def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
     averager = WeightAverage(cfg.swa_start) if cfg.swa_start else None
     history = fit(model, train_data, val_data, cfg, out_dir, extra_callbacks=[averager] if averager else ())
     # model.keras holds the best-val-accuracy checkpoint; the in-memory model may be a later epoch
-    swa = _average_weights(model, averager, train_data, val_data, cfg, out_dir) if averager else None
+    swa = None
+    if averager and averager.count:
+        swa = _average_weights(model, averager, train_data, val_data, cfg, out_dir)
+    elif averager:  # early stopping came before the averaging began: the best checkpoint stays
+        swa = {"skipped": f"training stopped after epoch {len(history.history['loss'])}, before swa_start {cfg.swa_start}"}
     seconds = time.time() - started
     plot_curves(out_dir / "history.csv", out_dir / "curves.png")
     epochs_run = len(history.history.get("loss", []))

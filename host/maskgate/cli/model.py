@@ -38,17 +38,19 @@ def _parse_options(pairs) -> dict:
 @click.option("--label-smoothing", type=float)
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]),
               help="plateau: x0.2 after 5 epochs without val gain (the paper's); cosine: decay to ~0 by the last epoch.")
+@click.option("--swa-start", type=int, help="Ship the mean of the weights after this epoch (1-based) through the last, "
+              "batch norm recomputed (stochastic weight averaging); the best checkpoint is kept as model-best.keras.")
 @click.option("--max-train", type=int, help="Train on a seeded random subset of this many images.")
 @click.option("--no-augment", is_flag=True, help="Train on the plain contract inputs.")
 @click.option("--seed", type=int)
-def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, lr_schedule, max_train, no_augment, seed):
+def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, lr_schedule, swa_start, max_train, no_augment, seed):
     """Train a model on the train split and keep the best checkpoint on the val split."""
     from maskgate.config import load_config
     from maskgate.train import TrainConfig, train as run_training
 
     values = dict(load_config(config_file)["train"]) if config_file else {}
     given = {"arch": arch, "num_classes": int(classes) if classes else None, "epochs": epochs, "batch_size": batch_size,
-             "label_smoothing": label_smoothing, "lr_schedule": lr_schedule, "max_train": max_train, "seed": seed}
+             "label_smoothing": label_smoothing, "lr_schedule": lr_schedule, "swa_start": swa_start, "max_train": max_train, "seed": seed}
     values.update({k: v for k, v in given.items() if v is not None})
     if arch_option:
         values["arch_options"] = {**values.get("arch_options", {}), **_parse_options(arch_option)}
