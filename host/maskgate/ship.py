@@ -92,7 +92,7 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         f"({', '.join(f'{k} {v:.0f} s' for k, v in summary['timings'].items() if k != 'total_s')}).",
         "Trained and selected on face-mask-12k Train/Validation only (leak-free regrouped split, see the import report); "
         "face-mask-chandrikadeb7 was never trained on, and no checkpoint or threshold was chosen on it; the recipe's "
-        "levers (augmentations, synthetic masks) were compared on it, so its figure is not a blind estimate.",
+        "levers (augmentations, synthetic masks, epochs, weight averaging) were compared on it, so its figure is not a blind estimate.",
         _weights_line(run),
         "The unseen source is reported twice: its pictures as published (the contract's centre square) and framed "
         "as the camera frames the door picture (the firmware's Haar frontal face, else the face its eye-pair fallback places, + margin, "
