@@ -267,4 +267,3 @@ def _average_weights(model, averager: WeightAverage, train_data, val_data, cfg: 
         model.save(tmp)
     return {"start_epoch": cfg.swa_start, "epochs_averaged": averager.count, "bn_batches": used,
             "val_accuracy": val_accuracy}
-

@@ -3,9 +3,9 @@ and Better Generalization"): the mean of the weights a constant-learning-rate ru
 in its last epochs, with batch-norm statistics recomputed for the averaged weights.
 
 Why here: maskgate's recipe keeps Adam at 1e-3 for most of the run (validation accuracy keeps
-creeping up, so the plateau rule rarely fires), which is the regime SWA was made for. The average
-sits in a flatter region than any one epoch's weights, the property that helps on a source the
-model never saw. It costs nothing on the board: the averaged model has the same layers.
+creeping up, so the plateau rule rarely fires), which is the regime SWA was made for. The paper
+finds the average in a flatter region than any one epoch's weights, and that it generalises
+better. It costs nothing on the board: the averaged model has the same layers.
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def recompute_batch_norm(model, batches) -> int:
     """Set every BatchNormalization layer's moving mean and variance to their mean over `batches`
     (an iterable of (x, y)): averaged weights make the stored statistics stale. Dropout is
     switched off meanwhile, since inference sees no dropout. Returns the number of batches used."""
-    norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
-    drops = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Dropout)]
+    norms = [layer for layer in model.submodules if isinstance(layer, keras.layers.BatchNormalization)]
+    drops = [layer for layer in model.submodules if isinstance(layer, keras.layers.Dropout)]
     momenta, rates = [layer.momentum for layer in norms], [layer.rate for layer in drops]
     for layer in drops:
         layer.rate = 0.0
@@ -67,10 +67,3 @@ def recompute_batch_norm(model, batches) -> int:
             layer.rate = rate
     return used
 
-
-def _all_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
-        else:
-            yield layer
