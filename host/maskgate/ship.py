@@ -32,7 +32,7 @@ TARGETS = [
     ("the same, framed as the camera frames them (Haar face or eye-pair box + margin, else centre square)", "—", "≥ 97 %",
      lambda m, a: f"{a['camera']['int8'] * 100:.2f} %", lambda m, a: a["camera"]["int8"] >= 0.97),
     ("int8 minus float accuracy (12K Test / unseen / unseen camera-framed)", "+0.02 pp", "≥ −0.2 pp",
-     lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp" for k in a),
+     lambda m, a: " / ".join(f"{(a[k]['int8'] - a[k]['float']) * 100:+.2f} pp".replace("-", "−") for k in a),
      lambda m, a: all(a[k]["int8"] - a[k]["float"] >= -0.002 for k in a)),
 ]
 
