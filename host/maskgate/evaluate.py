@@ -103,7 +103,7 @@ def resolve_data(spec: str, work_dir: Path, camera_crop: bool = False):
 
         sources = "+".join(sorted({row["source"] for row in read_manifest(p)}))
         return f"{sources}:{split or 'test'}", p, split or "test"
-    if p.is_dir():
+    if _is_dataset_folder(path):
         from maskgate.data.importer import import_sources
 
         name = p.resolve().name

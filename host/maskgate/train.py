@@ -97,6 +97,12 @@ class AugmentedBatches(keras.utils.Sequence):
         self._order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.y))
 
 
+def training_batches(train: dict, cfg: TrainConfig) -> AugmentedBatches:
+    """The training split as training sees it: augmented per cfg (or the plain inputs)."""
+    augment_cfg = AugmentConfig(**cfg.augment_options) if cfg.augment else None
+    return AugmentedBatches(train["x64"], train["y"], cfg.batch_size, cfg.seed, augment_cfg, x32=train["x32"])
+
+
 def compile_model(model, num_classes: int, learning_rate: float = 1e-3, label_smoothing: float = 0.0):
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
     if num_classes == 2:
@@ -153,8 +159,7 @@ def load_training_data(data_manifest, cfg: TrainConfig):
 def fit(model, train: dict, val: dict, cfg: TrainConfig, out_dir: Path, extra_callbacks=(), checkpoint=True):
     """Compile-free fit used by training and by the optimize methods (which wrap the model)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    augment_cfg = AugmentConfig(**cfg.augment_options) if cfg.augment else None
-    batches = AugmentedBatches(train["x64"], train["y"], cfg.batch_size, cfg.seed, augment_cfg, x32=train["x32"])
+    batches = training_batches(train, cfg)
     if cfg.lr_schedule == "cosine":
         schedule = keras.callbacks.LearningRateScheduler(cosine_learning_rate(cfg.learning_rate, cfg.epochs))
     else:
@@ -255,8 +260,7 @@ def _average_weights(model, averager: WeightAverage, train_data, val_data, cfg: 
     model.set_weights(averager.averaged())
     # the statistics come from one pass over training batches as training saw them (augmented),
     # drawn with an epoch index no training epoch used
-    batches = AugmentedBatches(train_data["x64"], train_data["y"], cfg.batch_size, cfg.seed,
-                               AugmentConfig(**cfg.augment_options) if cfg.augment else None, x32=train_data["x32"])
+    batches = training_batches(train_data, cfg)
     batches.epoch = cfg.epochs
     used = recompute_batch_norm(model, (batches[i] for i in range(len(batches))))
     probabilities = to_class_probabilities(model.predict(contract.to_float_input(val_data["x32"]), verbose=0, batch_size=256))

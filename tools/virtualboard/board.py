@@ -344,7 +344,7 @@ class VirtualBoard:
 
     def stop(self, timeout: float = 10.0) -> RunResult | None:
         """End the run at the next frame and wait for it."""
-        self._stop.set()
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
         return self.result
