@@ -71,9 +71,9 @@ def raw_pty(nbytes: int) -> dict:
 
 
 def link_figures(board, nbytes: int) -> dict:
-    from maskgate_tools.link import Link
-    from maskgate_tools.remote_card import RemoteCard
-    from maskgate_tools.virtualboard.faults import Faults
+    from maskgate.board.link import Link
+    from maskgate.board.remote_card import RemoteCard
+    from maskgate.board.virtualboard.faults import Faults
 
     blob = os.urandom(nbytes)
     board.card.write_bytes("bench/blob.bin", blob)
@@ -101,8 +101,8 @@ def link_figures(board, nbytes: int) -> dict:
 
 
 def capture_figures(board, count: int) -> dict:
-    from maskgate_tools.capture import capture
-    from maskgate_tools.link import Link
+    from maskgate.board.capture import capture
+    from maskgate.board.link import Link
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp, Link(board.pty_path) as link:
@@ -129,7 +129,7 @@ def main():
     sys.path.insert(0, str(ROOT / "tests"))
     from boards import running_board  # the tests' virtual board on a pty
 
-    from maskgate_tools.board_config import manifest_for_model
+    from maskgate.board.board_config import manifest_for_model
 
     board_model = {"path": model, "manifest": manifest_for_model(model)}
     nbytes = int(args.mb * 1e6)

@@ -29,8 +29,8 @@ def pictures(count: int) -> list[Path]:
 
 
 def bench(model: Path, frames: list[Path], face_detection: bool) -> dict:
-    from maskgate_tools.board_config import manifest_for_model
-    from maskgate_tools.virtualboard import VirtualBoard
+    from maskgate.board.board_config import manifest_for_model
+    from maskgate.board.virtualboard import VirtualBoard
 
     manifest = manifest_for_model(model)
     with tempfile.TemporaryDirectory() as card:
@@ -65,7 +65,7 @@ def main():
     if not args.model.is_file():
         raise SystemExit(f"{args.model} does not exist: pass --model RUN/maskgate_int8.tflite")
     frames = pictures(args.frames)
-    from maskgate_tools.board_config import manifest_for_model
+    from maskgate.board.board_config import manifest_for_model
 
     estimate = manifest_for_model(args.model).get("estimate")
     report = {"note": "host figures (PC CPU), not the camera; board latency is the manifest's estimate",

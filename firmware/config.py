@@ -1,6 +1,6 @@
 # config.json on the card: what the model is and how the door behaves.
 #
-# The host writes it from the model's manifest (maskgate_tools.board_config.make_config),
+# The host writes it from the model's manifest (maskgate.board.board_config.make_config),
 # starting from DEFAULTS below, so the board-side defaults are written only here. The model
 # keys (model, labels, output, positive_label, threshold, input_size, face_margin) come from
 # the manifest and have no defaults: without them the firmware refuses to run the door.

@@ -1,6 +1,6 @@
 # Serial protocol framing, shared byte for byte by the camera and the PC tools.
 #
-# The PC side imports this very file (maskgate_tools.firmware.module("frame")), so the format
+# The PC side imports this very file (maskgate.firmware.module("frame")), so the format
 # is written once. MicroPython and CPython alike: no CPython-only syntax or modules.
 #
 # A frame on the wire (little-endian):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from conftest import dataset_files
 from maskgate.data.hashing import sha256_bytes as sha256
-from maskgate_tools.firmware import FIRMWARE_DIR
-from maskgate_tools.virtualboard import VirtualBoard
+from maskgate.firmware import FIRMWARE_DIR
+from maskgate.board.virtualboard import VirtualBoard
 
 
 def _firmware_version() -> str:

@@ -154,7 +154,7 @@ def scored_faces(board_model) -> dict:
     with the P(mask) it computed: {"mask": [(path, prob)], "no_mask": [(path, prob)]}.
     Door tests pick confidently classified faces from these, so they test the firmware's
     decisions rather than the tiny model's accuracy (which is asserted separately)."""
-    from maskgate_tools.virtualboard import VirtualBoard
+    from maskgate.board.virtualboard import VirtualBoard
 
     out = {}
     for label, folder in (("mask", "WithMask"), ("no_mask", "WithoutMask")):
@@ -171,7 +171,7 @@ def scored_faces(board_model) -> dict:
 @pytest.fixture
 def link(board):
     """A connected host link to the `board` fixture of the requesting test module."""
-    from maskgate_tools.link import Link
+    from maskgate.board.link import Link
 
     with Link(board.pty_path) as lk:
         lk.connect()

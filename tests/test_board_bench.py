@@ -12,8 +12,8 @@ import pytest
 
 from boards import FIRMWARE_VERSION, running_board
 from conftest import dataset_files
-from maskgate_tools import bench_board
-from maskgate_tools.link import Link
+from maskgate.board import bench_board
+from maskgate.board.link import Link
 
 MASKGATE = os.path.join(os.path.dirname(sys.executable), "maskgate")
 

@@ -10,8 +10,8 @@ import pytest
 from boards import FIRMWARE_VERSION, running_board, sha256
 from maskgate.data.layouts import detect_layout
 from maskgate.errors import DataError
-from maskgate_tools import capture
-from maskgate_tools.virtualboard.faults import Faults
+from maskgate.board import capture
+from maskgate.board.virtualboard.faults import Faults
 
 
 @pytest.fixture(scope="module")

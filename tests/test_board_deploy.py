@@ -10,9 +10,9 @@ import pytest
 
 from boards import running_board, sha256
 from maskgate.errors import BudgetError
-from maskgate_tools import deploy
-from maskgate_tools.link import Link
-from maskgate_tools.virtualboard.faults import Faults
+from maskgate.board import deploy
+from maskgate.board.link import Link
+from maskgate.board.virtualboard.faults import Faults
 
 MASKGATE = os.path.join(os.path.dirname(sys.executable), "maskgate")
 

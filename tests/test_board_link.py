@@ -12,9 +12,9 @@ import pytest
 
 from boards import FIRMWARE_VERSION, running_board, sha256
 from maskgate.errors import BoardError
-from maskgate_tools.link import Link, NotFound, RemoteError, check_protocol, frame
-from maskgate_tools.remote_card import RemoteCard
-from maskgate_tools.virtualboard.faults import Faults
+from maskgate.board.link import Link, NotFound, RemoteError, check_protocol, frame
+from maskgate.board.remote_card import RemoteCard
+from maskgate.board.virtualboard.faults import Faults
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 from boards import running_board, sha256
 from conftest import dataset_files
-from maskgate_tools import device_report, pull
-from maskgate_tools.link import Link
-from maskgate_tools.virtualboard.faults import Faults
+from maskgate.board import device_report, pull
+from maskgate.board.link import Link
+from maskgate.board.virtualboard.faults import Faults
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import numpy as np
 import serial
 
 from boards import running_board
-from maskgate_tools.link import Link, frame
-from maskgate_tools.virtualboard import VirtualBoard
+from maskgate.board.link import Link, frame
+from maskgate.board.virtualboard import VirtualBoard
 
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
 

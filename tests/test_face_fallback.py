@@ -7,10 +7,10 @@ import pytest
 
 from conftest import dataset_files
 from maskgate.data import faces
-from maskgate_tools.firmware import module
-from maskgate_tools.virtualboard import VirtualBoard
-from maskgate_tools.virtualboard import image as vimage
-from maskgate_tools.virtualboard.frames import fit_frame
+from maskgate.firmware import module
+from maskgate.board.virtualboard import VirtualBoard
+from maskgate.board.virtualboard import image as vimage
+from maskgate.board.virtualboard.frames import fit_frame
 
 face = module("face")
 RATE_PICTURES = 60

@@ -143,7 +143,7 @@ def test_eye_pair_of_a_real_face_sits_in_the_upper_face(known_face):
 
 
 def test_detector_settings_are_the_firmware_defaults():
-    from maskgate_tools.firmware import module
+    from maskgate.firmware import module
 
     defaults = module("config").DEFAULTS
     assert faces.OPENMV_SCALE_FACTOR == faces.SCALE_FACTOR == defaults["haar_scale_factor"]
@@ -159,7 +159,7 @@ def test_host_and_virtual_board_find_the_same_faces(known_face):
     spec = importlib.util.spec_from_file_location("maskgate_test_vb_image", path)
     image = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(image)
-    from maskgate_tools.firmware import module
+    from maskgate.firmware import module
 
     defaults = module("config").DEFAULTS
     rgb, box = known_face

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from maskgate_tools import firmware
+from maskgate import firmware
 
 FILES = firmware.files()
 BOARD_MODULES = {"gc", "image", "os", "pyb", "sensor", "time", "json", "struct", "binascii", "hashlib",

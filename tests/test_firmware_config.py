@@ -7,8 +7,8 @@ import pytest
 
 from maskgate import contract
 from maskgate.errors import DataError
-from maskgate_tools import board_config
-from maskgate_tools.firmware import module
+from maskgate.board import board_config
+from maskgate.firmware import module
 
 config = module("config")
 

@@ -2,7 +2,7 @@
 no chatter at the threshold, tick wrap-around."""
 import pytest
 
-from maskgate_tools.firmware import module
+from maskgate.firmware import module
 
 door = module("door")
 FRAME_MS = 100

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from maskgate import contract
-from maskgate_tools.firmware import module
-from maskgate_tools.virtualboard import image as vimage
+from maskgate.firmware import module
+from maskgate.board.virtualboard import image as vimage
 
 face = module("face")
 

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from maskgate_tools.firmware import module
+from maskgate.firmware import module
 
 frame = module("frame")
 

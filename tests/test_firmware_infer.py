@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from maskgate_tools.firmware import module
+from maskgate.firmware import module
 
 infer = module("infer")
 

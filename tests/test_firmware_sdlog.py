@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from maskgate_tools.firmware import module
+from maskgate.firmware import module
 
 sdlog = module("sdlog")
 

@@ -137,8 +137,8 @@ def test_three_class_model_exports_three_labels_and_the_door_denies_incorrect(sy
     from maskgate.optimize.quantize import LABELS_FILE, MANIFEST_FILE, quantize_run
     from maskgate.runtime import LiteModel
     from maskgate.train import TrainConfig, train
-    from maskgate_tools.board_config import make_config
-    from maskgate_tools.firmware import module
+    from maskgate.board.board_config import make_config
+    from maskgate.firmware import module
 
     _, manifest = synthetic_with_masks
     cfg = TrainConfig(arch="tinycnn", arch_options={"width": 0.25, "dropout": 0.0}, num_classes=3, epochs=1,

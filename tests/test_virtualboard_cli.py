@@ -7,7 +7,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from maskgate.cli import main
-from maskgate_tools.virtualboard import simulate as simulate_mod
+from maskgate.board.virtualboard import simulate as simulate_mod
 
 KEYS = {"frame", "face", "prob", "label", "door"}
 

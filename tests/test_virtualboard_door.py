@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from maskgate_tools.firmware import module
-from maskgate_tools.virtualboard import VirtualBoard
+from maskgate.firmware import module
+from maskgate.board.virtualboard import VirtualBoard
 
 frame = module("frame")
 FPS = 10

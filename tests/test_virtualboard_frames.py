@@ -6,8 +6,8 @@ import pytest
 
 from maskgate import contract
 from maskgate.errors import BoardError
-from maskgate_tools.virtualboard import VirtualBoard, fit_frame, open_source
-from maskgate_tools.virtualboard.image import Image
+from maskgate.board.virtualboard import VirtualBoard, fit_frame, open_source
+from maskgate.board.virtualboard.image import Image
 
 
 def test_fit_frame_keeps_the_aspect_and_centres():

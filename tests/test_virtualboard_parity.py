@@ -7,7 +7,7 @@ import pytest
 from conftest import dataset_files
 from maskgate import contract
 from maskgate.runtime import LiteModel, micro_raw
-from maskgate_tools.virtualboard import VirtualBoard
+from maskgate.board.virtualboard import VirtualBoard
 
 
 def board_run(files, board_model, **overrides):

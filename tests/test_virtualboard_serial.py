@@ -13,8 +13,8 @@ import pytest
 import serial
 
 from conftest import dataset_files
-from maskgate_tools.firmware import module
-from maskgate_tools.virtualboard import VirtualBoard
+from maskgate.firmware import module
+from maskgate.board.virtualboard import VirtualBoard
 
 frame = module("frame")
 BAUD = 115200  # never 921600: on a real camera that rate hands the port to the OpenMV IDE

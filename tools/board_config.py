@@ -12,10 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from maskgate import contract
+from maskgate import contract, firmware
 from maskgate.errors import DataError
-
-from . import firmware
 
 MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.json"

@@ -35,7 +35,7 @@ import serial
 
 from maskgate.errors import BoardError
 
-from .firmware import module
+from maskgate.firmware import module
 
 frame = module("frame")
 

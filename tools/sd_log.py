@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .firmware import module
+from maskgate.firmware import module
 
 CSV_GLOB = "[0-9][0-9][0-9][0-9][0-9].csv"
 

@@ -31,10 +31,10 @@ import traceback
 import types
 from dataclasses import dataclass, field
 
-from maskgate import budget
+from maskgate import budget, firmware
 from maskgate.errors import BoardError
 
-from .. import board_config, firmware
+from .. import board_config
 from ..sd_log import typed_row
 from . import image as image_mod
 from .card import Card, OsModule

@@ -8,12 +8,12 @@ import sys
 import threading
 from pathlib import Path
 
+from maskgate import package_data
 from maskgate.errors import DataError
 
 from .board import LogTail, VirtualBoard
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL = REPO / "models" / "maskgate_int8.tflite"
+DEFAULT_MODEL = package_data.shipped_model()
 
 
 def default_model() -> Path:

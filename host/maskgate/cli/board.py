@@ -57,8 +57,8 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
       maskgate simulate --frames clip.mp4 --model runs/a/maskgate_int8.tflite --set door.k=5
       maskgate simulate --frames faces/ --pty      # then point the board tools at /dev/pts/N
     """
-    from maskgate_tools.virtualboard.simulate import parse_overrides
-    from maskgate_tools.virtualboard.simulate import simulate as run_simulation
+    from maskgate.board.virtualboard.simulate import parse_overrides
+    from maskgate.board.virtualboard.simulate import simulate as run_simulation
 
     summary = run_simulation(frames, model, pty=pty, json_lines=json_lines, fps=fps, realtime=realtime,
                              loop=loop, card=card, api=api, max_frames=max_frames,
@@ -107,9 +107,9 @@ def deploy(port, model, to_drive, via, settings, dry_run, rollback, force):
       maskgate deploy --to-drive /media/$USER/OPENMV --model runs/a/maskgate_int8.tflite
       maskgate deploy --port /dev/ttyACM0 --rollback
     """
-    from maskgate_tools import deploy as deploying
-    from maskgate_tools.link import find_port
-    from maskgate_tools.virtualboard.simulate import default_model, parse_overrides
+    from maskgate.board import deploy as deploying
+    from maskgate.board.link import find_port
+    from maskgate.board.virtualboard.simulate import default_model, parse_overrides
 
     port = None if to_drive else find_port(port)
     log = lambda text: click.echo(text, err=True)  # noqa: E731
@@ -155,9 +155,9 @@ def capture(port, label, count, out, interval_ms, size, quality, to_sd):
       maskgate capture --port /dev/ttyACM0 --label mask --count 200 --out data/captured --interval 500
       maskgate capture --port /dev/ttyACM0 --label no_mask --count 50 --to-sd
     """
-    from maskgate_tools.capture import capture as run_capture
-    from maskgate_tools.capture import parse_size
-    from maskgate_tools.link import find_port
+    from maskgate.board.capture import capture as run_capture
+    from maskgate.board.capture import parse_size
+    from maskgate.board.link import find_port
 
     port = find_port(port)
     bar, advance = _bar(f"capturing {label}", count)
@@ -187,8 +187,8 @@ def pull(port, out):
       maskgate pull --port /dev/ttyACM0 --out board-pull
       maskgate device-report board-pull --labels sessions.csv
     """
-    from maskgate_tools.link import find_port
-    from maskgate_tools.pull import pull as run_pull
+    from maskgate.board.link import find_port
+    from maskgate.board.pull import pull as run_pull
 
     port = find_port(port)
     result = run_pull(port, out, log=lambda text: click.echo(text, err=True))
@@ -212,7 +212,7 @@ def device_report(folder, labels_csv, model, as_json):
     labelled sessions (--labels), and how often the PC's int8 model gives the board's label on
     the crops the board saved.
     """
-    from maskgate_tools.device_report import device_report as report, markdown
+    from maskgate.board.device_report import device_report as report, markdown
 
     result = report(folder, labels_csv, model)
     click.echo(json.dumps(result, indent=2) if as_json else markdown(result))
@@ -236,8 +236,8 @@ def bench(port, frames, images, model, detect, limit, as_json):
       maskgate bench --port /dev/ttyACM0 --frames 200
       maskgate bench --port /dev/ttyACM0 --images data/holdout --model models/maskgate_int8.tflite
     """
-    from maskgate_tools import bench_board
-    from maskgate_tools.link import Link, find_port
+    from maskgate.board import bench_board
+    from maskgate.board.link import Link, find_port
 
     with Link(find_port(port)) as link:
         link.connect()

@@ -163,7 +163,7 @@ def evaluate(model, data, out_dir, micro_sample, as_json, camera_crop):
 
 
 @click.command()
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Build config (TOML). Default: configs/default.toml if present.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Build config (TOML). Default: the shipped model's recipe (configs/default.toml, installed with the package).")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
               help="Use datasets already here (a source folder or a folder of sources) instead of fetching.")
 @click.option("--out", "out_dir", default="runs/build", show_default=True, type=click.Path(file_okay=False))
@@ -173,8 +173,10 @@ def build(config_file, data_dir, out_dir, quick):
     from maskgate.build import build as run_build
     from maskgate.config import load_config
 
-    if config_file is None and Path("configs/default.toml").exists():
-        config_file = "configs/default.toml"
+    from maskgate import package_data
+
+    if config_file is None:
+        config_file = package_data.config("default")
     summary = run_build(load_config(config_file), out_dir, data_dir, quick)
     click.echo((Path(out_dir) / "build.md").read_text())
     click.echo(f"model bundle: {summary['model_dir']}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from maskgate import package_data
 from maskgate.errors import FetchError
 
 from .layouts import LAYOUTS
 
-# host/maskgate/data/catalogue.py -> the repository's datasets/ folder
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[3] / "datasets" / "catalogue.toml"
+DEFAULT_CATALOGUE = package_data.catalogue()
 KINDS = ("http", "kaggle")
 _REQUIRED = ("name", "title", "url", "licence", "kind", "layout")
 

@@ -34,7 +34,7 @@ import numpy as np
 from maskgate import atomic, contract
 from maskgate.data.manifest import write_csv
 from maskgate.errors import DataError
-from maskgate_tools.firmware import module as _firmware_module
+from maskgate.firmware import module as _firmware_module
 
 _fw_face = _firmware_module("face")  # eye geometry and face_from_eyes are written once, there
 

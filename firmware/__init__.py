@@ -1,9 +1,11 @@
-"""The firmware folder seen from the PC: which files go on the card, and the firmware's own
-modules (frame.py, config.py, ...) imported from there, so the PC tools use the very code
-the camera runs instead of a second copy.
+"""The firmware folder seen from the PC (this file never goes on the card).
 
-    from maskgate_tools.firmware import module
-    frame = module("frame")          # the serial framing (magic, types, encode, Parser)
+The PC uses the very code the camera runs instead of a second copy: the firmware's pure
+modules (frame.py, config.py, face.py, ...) are imported from here, and `files()` lists what
+goes on the card. Installed from a wheel, the folder is package data of `maskgate.firmware`.
+
+    from maskgate import firmware
+    frame = firmware.module("frame")     # the serial framing (magic, types, encode, Parser)
 """
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ import importlib.util
 import sys
 from pathlib import Path
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+FIRMWARE_DIR = Path(__file__).resolve().parent
 
 
 def files(firmware_dir: Path = FIRMWARE_DIR) -> list[Path]:
-    """The .py files that go on the card (main.py and its modules)."""
-    found = sorted(p for p in Path(firmware_dir).glob("*.py"))
+    """The .py files that go on the card (main.py and its modules; not this file)."""
+    found = sorted(p for p in Path(firmware_dir).glob("*.py") if p.name != "__init__.py")
     if not any(p.name == "main.py" for p in found):
-        raise FileNotFoundError(f"{firmware_dir} has no main.py: is this a maskgate checkout?")
+        raise FileNotFoundError(f"{firmware_dir} has no main.py: is this the maskgate firmware folder?")
     return found
 
 
@@ -30,7 +32,7 @@ def module(name: str):
         return sys.modules[key]
     path = FIRMWARE_DIR / f"{name}.py"
     spec = importlib.util.spec_from_file_location(key, path)
-    if spec is None or not path.exists():
+    if spec is None or not path.exists() or name == "__init__":
         raise ImportError(f"no firmware module {name!r} in {FIRMWARE_DIR}")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[key] = mod

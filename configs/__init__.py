@@ -1,0 +1,1 @@
+"""Build configurations (package data): default.toml is the recipe of the shipped model."""

@@ -1,0 +1,1 @@
+"""The catalogue of public datasets (package data): catalogue.toml."""

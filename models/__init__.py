@@ -1,0 +1,1 @@
+"""The shipped model bundle (package data): maskgate_int8.tflite, manifest.json, labels.txt, report.md."""
