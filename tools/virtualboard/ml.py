@@ -1,26 +1,26 @@
-"""`ml` (firmware >= 4.5.6) and `tf` (older) on the virtual board, backed by LiteRT.
+"""`ml` (firmware >= 4.5.6) and `tf` (older) on the virtual board, run by tflite-micro.
 
 An image handed to a model becomes its input tensor the way OpenMV does it: RGB565 expanded to
 RGB888 (grayscale for a 1-channel model), and for an int8 model each pixel p becomes p - 128
 (p XOR 0x80) whatever the model's own input quantization says; uint8 models get p, float
 models p / 255. An image whose size is not the model's is stretched bilinearly (the firmware
 here always passes the exact size). Outputs come back dequantized, one float array per output
-tensor (ml) or one object whose output() is a list (tf). The kernels are LiteRT's builtin ones
-(no XNNPACK), which agree with tflite-micro on int8 models.
+tensor (ml) or one object whose output() is a list (tf). The engine is tflite-micro (the
+`tflite_micro` PyPI package, reference kernels), the interpreter the camera runs
+(lib/tflm/tflm_backend.cc); its CMSIS-NN kernels are bit-exact to the reference ones.
 
 Every call is recorded (board.inferences: frame, input tensor, outputs) for parity checks.
 
 The heap: loading a model takes its size from the GC heap (unless load_to_fb) plus the
 tensor arena (align16(arena) + 512 bytes, as OpenMV allocates it; the arena is the manifest's
-arena_bytes_board when the board knows it, else the sum of the model's activation tensors).
+arena_bytes_board when the board knows it, else tflite-micro's own arena measured by bisection
+(maskgate.budget) plus the CMSIS-NN scratch).
 A model that does not fit raises MemoryError, like on the camera.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-ARENA_OVERHEAD = 512
 
 
 class Heap:
@@ -42,27 +42,47 @@ class Heap:
         self.allocated += n
 
 
-def _interpreter(data: bytes):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+def _interpreter(data: bytes, arena_size: int):
+    from tflite_micro.python.tflite_micro import runtime
 
-    # LiteRT's builtin kernels, not the default XNNPACK delegate: XNNPACK rounds int8 ops
-    # differently and can land a few quantization steps away from tflite-micro (the board's
-    # engine, whose CMSIS-NN kernels match its reference kernels bit for bit).
-    interp = Interpreter(model_content=data, num_threads=1,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
-    return interp
+    # The Python side of the package unpacks the whole flatbuffer first (a damaged file
+    # raises here instead of reaching the C++ interpreter).
+    return runtime.Interpreter.from_bytes(data, arena_size=arena_size)
 
 
-def _estimate_arena(interp) -> int:
-    # Without the manifest's measured arena: every activation (graph input and op output)
-    # counted once, no reuse -- an upper bound of what tflite-micro plans.
-    sizes = {t["index"]: int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize
-             for t in interp.get_tensor_details()}
-    live = {d["index"] for d in interp.get_input_details()}
-    for op in interp._get_ops_details():
-        live.update(int(i) for i in op["outputs"])
-    return sum(sizes.get(i, 0) for i in live)
+def _details(data: bytes, interp, inputs: bool) -> list[dict]:
+    """Every input (or output) tensor's details. tflite-micro answers one index at a time
+    (and complains on stderr past the end), so the count comes from the flatbuffer."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    count = graph.InputsLength() if inputs else graph.OutputsLength()
+    getter = interp.get_input_details if inputs else interp.get_output_details
+    out = []
+    for i in range(count):
+        d = getter(i)
+        q = d["quantization_parameters"]
+        scale = float(q["scales"][0]) if len(q["scales"]) else 0.0
+        zero_point = int(q["zero_points"][0]) if len(q["zero_points"]) else 0
+        out.append({"index": i, "shape": tuple(int(v) for v in d["shape"]), "dtype": d["dtype"],
+                    "quantization": (scale, zero_point)})
+    return out
+
+
+_measured_arena: dict[str, int] = {}
+
+
+def _board_arena(data: bytes) -> int:
+    # Without the manifest's figure: tflite-micro's own arena (bisection, once per model)
+    # plus the CMSIS-NN scratch, allocated the OpenMV way (maskgate.budget).
+    import hashlib
+
+    from maskgate import budget
+
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _measured_arena:
+        _measured_arena[key] = budget.board_arena_bytes(budget.arena_bytes(data), budget.layer_costs(data))
+    return _measured_arena[key]
 
 
 def pixels_for(img, height: int, width: int, channels: int) -> np.ndarray:
@@ -89,14 +109,14 @@ class _LoadedModel:
     def __init__(self, board, path, load_to_fb):
         data = board.card.read_bytes(path)
         try:
-            self._interp = _interpreter(data)
+            ram = int(board.arena_bytes or _board_arena(data))
+            self._interp = _interpreter(data, ram)
         except Exception as e:
             raise ValueError(f"Failed to load the model: {e}") from None
         self._board = board
-        self._in = self._interp.get_input_details()[0]
-        self._outs = self._interp.get_output_details()
-        arena = board.arena_bytes or _estimate_arena(self._interp)
-        ram = ((arena + 15) // 16) * 16 + ARENA_OVERHEAD
+        self._ins = _details(data, self._interp, True)
+        self._outs = _details(data, self._interp, False)
+        self._in = self._ins[0]
         if not load_to_fb:
             board.heap.take(len(data), "the model")
         board.heap.take(ram, "the tensor arena")
@@ -106,16 +126,16 @@ class _LoadedModel:
 
     def _run(self, img) -> list[np.ndarray]:
         shape = self._in["shape"]
-        _, h, w, c = (int(v) for v in shape)
+        _, h, w, c = shape
         if hasattr(img, "rgb888"):
             tensor = to_tensor(pixels_for(img, h, w, c), self._in["dtype"])[None]
         else:
             tensor = np.asarray(img, dtype=self._in["dtype"]).reshape(shape)
-        self._interp.set_tensor(self._in["index"], tensor)
+        self._interp.set_input(np.ascontiguousarray(tensor), 0)
         self._interp.invoke()
         outputs = []
         for out in self._outs:
-            raw = self._interp.get_tensor(out["index"])
+            raw = np.asarray(self._interp.get_output(out["index"]))
             scale, zero_point = out["quantization"]
             if out["dtype"] in (np.int8, np.uint8) and scale:
                 outputs.append((raw.astype(np.float32) - zero_point) * scale)
@@ -131,11 +151,11 @@ class Model(_LoadedModel):
     def __init__(self, board, path, load_to_fb=False):
         super().__init__(board, path, load_to_fb)
         dtype_code = {np.int8: "b", np.uint8: "B", np.float32: "f"}
-        self.input_shape = [tuple(int(v) for v in self._in["shape"])]
+        self.input_shape = [self._in["shape"]]
         self.input_dtype = [dtype_code.get(self._in["dtype"], "f")]
         self.input_scale = [float(self._in["quantization"][0])]
         self.input_zero_point = [int(self._in["quantization"][1])]
-        self.output_shape = [tuple(int(v) for v in o["shape"]) for o in self._outs]
+        self.output_shape = [o["shape"] for o in self._outs]
         self.output_dtype = [dtype_code.get(o["dtype"], "f") for o in self._outs]
         self.output_scale = [float(o["quantization"][0]) for o in self._outs]
         self.output_zero_point = [int(o["quantization"][1]) for o in self._outs]
