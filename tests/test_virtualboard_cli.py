@@ -35,7 +35,7 @@ def test_simulate_json_one_object_per_frame(board_model, scored_faces, tmp_path)
     assert all(isinstance(r["face"], list) and len(r["face"]) == 4 and r["label"] == "mask" for r in records[:4])
     assert records[-1] == {"frame": 6, "face": None, "prob": None, "label": "no_face", "door": "open"}
     # and the SD card the run used holds the same decisions
-    rows = (tmp_path / "card" / "log" / "00000.csv").read_text().splitlines()
+    rows = (tmp_path / "card" / "log" / "0000" / "00.csv").read_text().splitlines()
     assert len(rows) == 1 + len(records)
 
 
