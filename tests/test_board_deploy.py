@@ -68,7 +68,7 @@ def test_dry_run_then_deploy_through_a_bad_cable_then_rollback(board_model, tmp_
 
 def test_a_model_the_heap_cannot_hold_is_refused(board_model, tmp_path):
     with running_board(board_model, tmp_path) as board:
-        board.heap.total = 90 * 1024  # the next boot sees a small heap: the model loads, little is left
+        board.heap.sizes = [90 * 1024]  # the next boot sees a small heap: the model loads, little is left
         with Link(board.pty_path) as link:
             link.connect()
             link.call(0x21)  # RESET

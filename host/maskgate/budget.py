@@ -283,11 +283,13 @@ class Heap:
     def __init__(self, areas, firmware_bytes: int = FIRMWARE_HEAP):
         self.sizes = [int(a) for a in areas]
         self.firmware_bytes = int(firmware_bytes)
+        self.generation = 0
         self.reset()
 
     def reset(self) -> None:
         """Empty again (a soft reset), then the firmware's own objects: many small
         allocations, so they fill the areas in order."""
+        self.generation += 1  # what was allocated before is gone; give() of it is ignored
         self.used = [0] * len(self.sizes)
         left = self.firmware_bytes
         for i, size in enumerate(self.sizes):
@@ -318,6 +320,13 @@ class Heap:
                 self.allocations.append((i, n, what))
                 return i
         raise MemoryError(f"memory allocation failed, allocating {n} bytes for {what}")
+
+    def give(self, area: int, n: int, generation: int | None = None) -> None:
+        """Free n bytes taken from `area` (by take(); a block of an earlier boot is ignored)."""
+        if generation is not None and generation != self.generation:
+            return
+        n = (int(n) + GC_BLOCK - 1) // GC_BLOCK * GC_BLOCK
+        self.used[area] = max(0, self.used[area] - n)
 
 
 def plan(release: str | None, model_bytes: int, arena_used: int, *, firmware_bytes: int = FIRMWARE_HEAP,
@@ -376,6 +385,7 @@ def room(release: str | None = None, *, firmware_bytes: int = FIRMWARE_HEAP) -> 
     heap = Heap(mem.pools(), firmware_bytes)
     return {"release": mem.label, "heap_pools": mem.pools(), "heap_free": heap.free(),
             "model_plus_arena": heap.max_free() - DOOR_LOOP_HEAP, "arena_in": mem.arena_in,
+            "framebuffer_for_arena": mem.spill_bytes - QVGA_RGB565 if mem.arena_in == "framebuffer" else None,
             "spill": mem.model_spill, "spill_bytes": mem.spill_bytes}
 
 
@@ -442,6 +452,6 @@ def budget_problems(figures: dict) -> list[str]:
         problems.append(
             f"model + arena is {b['model_plus_arena_bytes'] / 1024:.1f} KB "
             f"(model {figures['bytes'] / 1024:.1f} KB + board arena {figures['arena_bytes_board'] / 1024:.1f} KB), "
-            f"over the {b['heap_bytes'] / 1024:.0f} KB cap"
+            f"over the {b['heap_bytes'] / 1024:.0f} KB heap budget set for this build"
         )
     return problems

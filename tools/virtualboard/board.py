@@ -151,6 +151,7 @@ class VirtualBoard:
         self.firmware_version = self.release.version
         # heap_bytes: one heap area of that many usable bytes (a test's small heap); else the release's
         self.heap = budget.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
+        self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
         self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
         self.wiring = tuple(relay) if relay else None  # (pin, active_high) as the relay is wired
         self.port = PtyPort(port_link) if pty else MemoryPort()

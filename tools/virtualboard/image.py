@@ -109,6 +109,19 @@ class Image:
         self._card = card
         self._shape = None if fmt == JPEG else pixels.shape[:2]
         self.in_fb = in_fb
+        # An image outside the frame buffer (a copy) lives on the GC heap: the board's heap model
+        # (card.heap) gives it room or raises MemoryError, and takes it back when it is freed.
+        self._held = None
+        heap = getattr(card, "heap", None)
+        if heap is not None and not in_fb:
+            n = self.size()
+            self._held = (heap, heap.take(n, "an image"), n, heap.generation)
+
+    def __del__(self):
+        held = getattr(self, "_held", None)
+        if held:
+            heap, area, n, generation = held
+            heap.give(area, n, generation)
 
     # --- construction helpers (virtual board only) ---
     @classmethod
@@ -355,6 +368,11 @@ def find_features_args(release, args, kwargs) -> tuple:
     names = ("threshold", "scale_factor", "roi")
     values = [args[i] if i < len(args) else kwargs.get(name) for i, name in enumerate(names)]
     return (0.5 if values[0] is None else values[0], 1.5 if values[1] is None else values[1], values[2])
+
+
+class OSError(OSError):  # noqa: A001
+    """MicroPython's OSError: one type whatever the errno (CPython would turn OSError(ENOENT)
+    into FileNotFoundError, a name the camera does not have)."""
 
 
 def cascade_constructor(release, card):

@@ -35,6 +35,8 @@ class Recorder:
             history.append((self._clock.ms(), value))
 
     def pin(self, name: str, value):
+        if value is None and not self.pins.get(name):
+            return  # undriven since reset: nothing to record
         self._note(self.pins.setdefault(name, []), value)
 
     def led(self, n: int, value: int):
