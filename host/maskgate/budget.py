@@ -296,7 +296,6 @@ class Heap:
             take = min(left, size)
             self.used[i] += take
             left -= take
-        self.allocations: list[tuple[int, int, str]] = []
 
     @property
     def total(self) -> int:
@@ -317,7 +316,6 @@ class Heap:
         for i, (size, used) in enumerate(zip(self.sizes, self.used)):
             if size - used >= n:
                 self.used[i] += n
-                self.allocations.append((i, n, what))
                 return i
         raise MemoryError(f"memory allocation failed, allocating {n} bytes for {what}")
 
