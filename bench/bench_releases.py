@@ -79,7 +79,7 @@ def main():
         sys.exit(f"no pictures in {TEST}")
     data = args.model.read_bytes()
     manifest = json.loads((args.model.parent / "manifest.json").read_text())
-    used = budget.board_arena_used(manifest["arena_bytes"], budget.layer_costs(data))
+    used = budget.manifest_arena_used(manifest, data)
     table = {}
     for release in budget.EMULATED:
         room = budget.room(release)

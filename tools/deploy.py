@@ -74,20 +74,12 @@ def write_order(names) -> list[str]:
     return sorted(names, key=rank)
 
 
-def arena_used(manifest: dict, model_bytes: bytes) -> int:
-    """tflite-micro's arena_used_bytes() on the camera: from the manifest, else measured."""
-    if manifest.get("arena_bytes_used_board"):
-        return int(manifest["arena_bytes_used_board"])
-    host = manifest.get("arena_bytes") or budget.arena_bytes(model_bytes)
-    return budget.board_arena_used(int(host), budget.layer_costs(model_bytes))
-
-
 def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: int | None,
                  firmware: str | None = None) -> dict:
     """The memory plan(s) for the board's release (HELLO's "omv"; else `firmware`; else every
     supported release) and the measured free heap: {"releases": {r: plan}, "need", "free",
     "problems"}."""
-    used = arena_used(manifest, model_bytes)
+    used = budget.manifest_arena_used(manifest, model_bytes)
     on_board = (hello or {}).get("omv")
     try:
         budget.memory(on_board)

@@ -167,6 +167,15 @@ def board_arena_used(host_arena: int, costs: list[dict]) -> int:
     return host_arena + cmsis_scratch_bytes(costs)
 
 
+def manifest_arena_used(manifest: dict, model_bytes: bytes, measure: bool = True) -> int | None:
+    """board_arena_used for a model bundle: the manifest's own figure, or its host arena plus
+    the scratch, or (measure) the model measured now; None when not measuring."""
+    if manifest.get("arena_bytes_used_board"):
+        return int(manifest["arena_bytes_used_board"])
+    host = manifest.get("arena_bytes") or (arena_bytes(model_bytes) if measure else None)
+    return board_arena_used(int(host), layer_costs(model_bytes)) if host else None
+
+
 def board_arena_bytes(host_arena: int, costs: list[dict], release: str | None = None) -> int:
     """The arena as a release allocates it (default: the newest emulated release)."""
     return memory(release).arena_allocation(board_arena_used(host_arena, costs))

@@ -38,6 +38,7 @@ import threading
 import traceback
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from maskgate import budget, firmware
 from maskgate.errors import BoardError
@@ -76,18 +77,6 @@ class RunResult:
     ended: str  # "frames" (source ran dry or stop()), "reset", "exit", "crash", "interrupted" (Ctrl-C on the VCP)
     crash: str | None = None  # the traceback when the firmware died
     console: list = field(default_factory=list)
-
-
-def board_arena_used(manifest: dict, model) -> int | None:
-    """tflite-micro's arena_used_bytes() on the camera for the manifest's model: the manifest's
-    own figure, or its host arena plus the CMSIS-NN scratch; None (measure it) without either."""
-    if manifest.get("arena_bytes_used_board"):
-        return int(manifest["arena_bytes_used_board"])
-    if manifest.get("arena_bytes"):
-        from pathlib import Path
-
-        return budget.board_arena_used(int(manifest["arena_bytes"]), budget.layer_costs(Path(model).read_bytes()))
-    return None
 
 
 class LogTail:
@@ -190,8 +179,8 @@ class VirtualBoard:
                 self.write_config(config)
             return self.config
         manifest = manifest if manifest is not None else board_config.manifest_for_model(model)
-        if self.arena_used is None:
-            self.arena_used = board_arena_used(manifest, model)
+        if self.arena_used is None:  # without the manifest's figures ml.py measures the model itself
+            self.arena_used = budget.manifest_arena_used(manifest, Path(model).read_bytes(), measure=False)
         for name, data in board_config.card_files(model, manifest, **overrides).items():
             self.card.write_bytes(name, data)
         if config is not None:

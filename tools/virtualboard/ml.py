@@ -85,7 +85,7 @@ def arena_used(data: bytes, known: int | None = None) -> int:
 
     key = hashlib.sha256(data).hexdigest()
     if key not in _measured_arena:
-        _measured_arena[key] = budget.board_arena_used(budget.arena_bytes(data), budget.layer_costs(data))
+        _measured_arena[key] = budget.manifest_arena_used({}, data)
     return _measured_arena[key]
 
 
