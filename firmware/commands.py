@@ -159,6 +159,7 @@ def hello(ctx, payload):
         "id": ctx.get("board_id"),
         "boot": ctx.get("boot"),
         "api": ctx.get("api"),
+        "features": ctx.get("features"),
         "heap_free": gc.mem_free(),
         "model_heap": ctx.get("model_heap", 0),
         "card_free": _card_free(),

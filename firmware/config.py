@@ -130,7 +130,7 @@ def _check(cfg, problems):
         need(_is_num(log["low_confidence_band"]) and 0 <= log["low_confidence_band"] <= 1,
              "log.low_confidence_band", "a number in [0, 1]")
         need(_is_int(log["min_free_kb"]) and log["min_free_kb"] >= 0, "log.min_free_kb", "an integer >= 0")
-        need(_is_int(log["max_rows"]) and log["max_rows"] >= 10, "log.max_rows", "an integer >= 10")
+        need(_is_int(log["max_rows"]) and 10 <= log["max_rows"] <= 10000, "log.max_rows", "an integer 10..10000")
         need(_is_int(log["jpeg_quality"]) and 1 <= log["jpeg_quality"] <= 100, "log.jpeg_quality", "an integer 1..100")
 
 
@@ -177,16 +177,21 @@ def load(path):
 
 
 def relay_settings(path):
-    """(pin, active_high) for the door relay, read leniently so the door can be held
-    closed even when the rest of config.json is unusable. Falls back to DEFAULTS."""
-    pin = DEFAULTS["door"]["relay_pin"]
-    active_high = DEFAULTS["door"]["active_high"]
+    """(pin, active_high) of the door relay, read on its own so the relay is set up before
+    anything else, even when the rest of config.json is unusable.
+
+    Missing door settings mean the defaults (a config.json without "door" is valid). A
+    setting that is there but invalid, or a config.json that cannot be read, makes the
+    value unknown (None): the firmware cannot know which level keeps the door closed, so
+    it must drive nothing (main.py leaves the pin an input; the relay module's pull
+    resistor holds the closed level) instead of guessing one that might open the door."""
     try:
-        door = read(path).get("door", {})
-        if door.get("relay_pin") in RELAY_PINS:
-            pin = door["relay_pin"]
-        if isinstance(door.get("active_high"), bool):
-            active_high = door["active_high"]
+        given = read(path)
     except Exception:
-        pass
-    return pin, active_high
+        return None, None
+    door = given.get("door", {}) if isinstance(given, dict) else None
+    if not isinstance(door, dict):
+        return None, None
+    pin = door.get("relay_pin", DEFAULTS["door"]["relay_pin"])
+    active_high = door.get("active_high", DEFAULTS["door"]["active_high"])
+    return (pin if pin in RELAY_PINS else None), (active_high if isinstance(active_high, bool) else None)

@@ -18,7 +18,7 @@ EYE_SPAN = EYE_X[1] - EYE_X[0]
 EYE_MAX_TILT = 0.4  # |dy| / dx: level within about 22 degrees (as the host's eye_pair)
 EYE_MAX_SIZE_RATIO = 1.8  # the bigger eye box at most this much wider than the smaller
 EYE_SIZE_PER_DISTANCE = (0.25, 1.0)  # eye box width / eye distance: not overlapping, not specks
-EYE_STAGES = 24  # stages of OpenMV's built-in eye cascade that main.py runs (all of them)
+EYE_STAGES = 24  # stages of OpenMV's eye cascade that main.py runs (all of them)
 
 
 def centre_square(width, height):
@@ -105,18 +105,40 @@ def face_from_eyes(eyes, width, height):
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def find(img, cascade, scale, threshold, scale_factor, eyes=None):
+# Where each release keeps the cascades: files in the ROMFS from firmware 4.7
+# (boards/OPENMV4/romfs.json), built-in names before (imlib_config.h; the H7 lost the
+# built-in eye cascade in 4.5.6). Tried in this order: the first that loads is used.
+CASCADE_PLACES = ("/rom/haarcascade_%s.cascade", "%s")
+
+
+def load_cascade(image, name, stages):
+    """(cascade, where it came from) for the built-in cascade `name` ("frontalface", "eye"),
+    wherever this firmware keeps it; raises the last error when it has none."""
+    error = None
+    for place in CASCADE_PLACES:
+        where = place % name
+        try:
+            return image.HaarCascade(where, stages=stages), where
+        except Exception as e:  # OSError (no such file / name), RuntimeError (not a cascade)
+            error = e
+    raise error
+
+
+def find(img, cascade, scale, threshold, scale_factor, eyes=None, scale_keyword="scale_factor"):
     """The largest frontal face in `img` as (x, y, w, h) in img's pixels, or None.
 
     Haar runs on a grayscale copy shrunk by `scale` (0.5 on QVGA: 19 KB of heap instead of
     150 KB, four times less work); boxes are mapped back to the full frame. No `hint`: some
     firmware versions do not take it on to_grayscale, and nearest-neighbour is fine for Haar.
     With an eye cascade `eyes`, a frame without a frontal face gets the face placed from an
-    eye pair (face_from_eyes) on the same grayscale copy."""
+    eye pair (face_from_eyes) on the same grayscale copy. `scale_keyword` is the name this
+    firmware gives find_features' scale factor (features.haar_scale_keyword: "scale" on 5.0)."""
+    kw = {"threshold": threshold}
+    kw[scale_keyword] = scale_factor
     gray = img.to_grayscale(x_scale=scale, y_scale=scale, copy=True)
-    box = largest(gray.find_features(cascade, threshold=threshold, scale_factor=scale_factor))
+    box = largest(gray.find_features(cascade, **kw))
     if box is None and eyes is not None:
-        found = gray.find_features(eyes, threshold=threshold, scale_factor=scale_factor)
+        found = gray.find_features(eyes, **kw)
         box = face_from_eyes(found, gray.width(), gray.height())
     del gray
     if box is None:

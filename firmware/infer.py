@@ -2,9 +2,13 @@
 # 32x32 crop, and turn its output into P(mask) and a label.
 #
 # - firmware >= 4.5.6: `ml.Model(path)`, predict([img]) -> one array per output tensor;
-# - older firmware:    `tf.load(path)`,  classify(img) -> objects whose output() is a list.
-# Both feed an int8 model `pixel - 128` from the RGB565 image expanded to RGB888: the
-# contract the model was exported for (input scale 1.0, zero point -128).
+#   `ram` (the arena, on the GC heap) is an int. 5.0 ignores load_to_fb (it puts a model the
+#   heap cannot hold in its UMA pool), which is why it is only ever passed by keyword.
+# - older firmware:    `tf.load(path)`,  classify(img) -> objects whose output() is a list;
+#   `ram()` is a method there, and the arena is taken from the frame buffer at every call.
+# Which one is found by importing, never from the version. Both feed an int8 model
+# `pixel - 128` from the RGB565 image expanded to RGB888: the contract the model was exported
+# for (input scale 1.0, zero point -128).
 
 import gc
 import os
@@ -50,8 +54,10 @@ class Classifier:
         self.positive = labels.index(positive_label)
         self.threshold = threshold
         size = os.stat(path)[6]
+        gc.collect()
+        free_before = gc.mem_free()
         # OpenMV's own rule: models that would crowd the heap go to the frame buffer.
-        load_to_fb = size > (gc.mem_free() - 64 * 1024)
+        load_to_fb = size > (free_before - 64 * 1024)
         try:
             import ml
         except ImportError:
@@ -68,16 +74,22 @@ class Classifier:
             self.net = tf.load(path, load_to_fb=load_to_fb)
         self.load_to_fb = load_to_fb
         self.model_bytes = size
+        ram = getattr(self.net, "ram", 0)
+        self.ram_kind = "method" if callable(ram) else "int"  # tf API (py_tf.c): ram() is a method
+        self.arena_bytes = (ram() if callable(ram) else ram) or 0
+        # Measured, not assumed: where the model and arena went differs by release (frame
+        # buffer with load_to_fb on 4.x, UMA on 5.0; the tf API's arena is not on the heap).
+        self.heap_used = max(0, free_before - gc.mem_free())
 
     def heap_bytes(self):
-        """GC heap the loaded model holds: the model (unless in the frame buffer) and its
-        tensor arena (`ram` on the ml API; unknown, so 0, on the tf API)."""
-        arena = getattr(self.net, "ram", 0) or 0
-        return (0 if self.load_to_fb else self.model_bytes) + arena
+        """GC heap the loaded model holds (model and arena, where they are on the heap)."""
+        return self.heap_used
 
     def input_shape(self):
         """(height, width, channels) of the model input where the API tells, else None."""
         shape = getattr(self.net, "input_shape", None)
+        if callable(getattr(self.net, "input_height", None)):  # the tf API: methods
+            return (self.net.input_height(), self.net.input_width(), self.net.input_channels())
         if not shape:
             return None
         shape = shape[0] if isinstance(shape[0], (list, tuple)) else shape

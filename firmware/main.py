@@ -6,9 +6,12 @@
 # card's files, pictures for a training set, inference on pictures from the PC, stage
 # timings, config changes, reset, and stopping for the REPL.
 #
-# Fail closed: the relay is driven closed before anything else runs; a missing or broken
-# config.json or model leaves it closed, blinks the red LED and says why on the serial port;
-# an error on any frame closes the door for that frame.
+# Fail closed: the relay pin is created at its closed level before anything else runs (or,
+# when config.json does not say which level that is, left an input: the relay module's pull
+# resistor holds the door closed); a missing or broken config.json or model leaves it closed,
+# blinks the red LED and says why on the serial port; an error on any frame closes the door
+# for that frame. The same file runs on every OpenMV release from 4.5.5 on: what differs is
+# probed (features.py), never read from a version string.
 #
 # LEDs: green = door open, red = face without a mask (blinking: not configured),
 # blue = no face in view. Nothing lit = a masked face is being confirmed (K frames).
@@ -27,9 +30,11 @@ import commands
 import config
 import door
 import face
+import features
 import files
 import frame
 import infer
+import judge
 import picture_infer
 import reconfigure
 import sdlog
@@ -38,16 +43,22 @@ import timings
 VERSION = "0.2.0"
 CONFIG_FILE = "config.json"
 
-# --- Door relay first: closed until a decision says otherwise.
+# --- Door relay first: closed until a decision says otherwise. value= sets the level before
+# the pin becomes an output (ports/stm32/pin.c), so it never drives the open level, not even
+# for an instant. An unknown polarity or pin (config.relay_settings) drives nothing.
 relay_pin, active_high = config.relay_settings(CONFIG_FILE)
-relay = pyb.Pin(relay_pin, pyb.Pin.OUT_PP)
+relay = None
+if relay_pin is not None and active_high is not None:
+    relay = pyb.Pin(relay_pin, pyb.Pin.OUT_PP, value=0 if active_high else 1)
+elif relay_pin is not None:
+    pyb.Pin(relay_pin, pyb.Pin.IN)  # high impedance: the relay module's pull resistor decides
 
 
 def drive_relay(opened):
-    relay.value(1 if opened == active_high else 0)
+    if relay is not None:
+        relay.value(1 if opened == active_high else 0)
 
 
-drive_relay(False)
 red, green, blue = pyb.LED(1), pyb.LED(2), pyb.LED(3)
 LED_FOR = {
     door.SIG_OPEN: green, door.SIG_DENIED: red, door.SIG_ERROR: red,
@@ -85,7 +96,8 @@ link.on(frame.REPL, commands.stop_for_repl)
 status = {"frame": -1, "fps": 0.0, "door": door.CLOSED}
 ctx = {"version": VERSION, "status": status, "api": None, "model_file": None,
        "model_sha256": None, "config": None, "error": None, "img": None, "model": None,
-       "cascade": None, "model_heap": 0, "config_file": CONFIG_FILE, "timings": timings.Timings(),
+       "cascade": None, "eye_cascade": None, "features": None, "model_heap": 0,
+       "config_file": CONFIG_FILE, "timings": timings.Timings(),
        "board_id": binascii.hexlify(pyb.unique_id()).decode()}
 try:
     ctx["boot"] = binascii.hexlify(os.urandom(4)).decode()  # tells the PC the board restarted
@@ -114,6 +126,14 @@ try:
         print("maskgate: config.json: ignoring unknown key", key)
 except Exception as e:
     fail(str(e))
+if relay is None:
+    print("maskgate: door.relay_pin / door.active_high unusable: relay pin left undriven (an input)")
+    if not ctx["error"]:
+        fail("door.relay_pin / door.active_high unusable: the relay pin is left undriven")
+
+# --- What this firmware release can do: cascades, find_features' keyword (features.py).
+feats, frontal, eyes_found = features.probe(image, cfg["haar_stages"] if cfg else 25, face.EYE_STAGES)
+ctx["features"] = feats
 
 # --- Camera.
 try:
@@ -140,7 +160,8 @@ if cfg and not ctx["error"]:
                                "redeploy" % (model_file, sha[:12], cfg["model_sha256"][:12]))
         model = infer.Classifier(model_file, cfg["labels"], cfg["output"], cfg["positive_label"],
                                  cfg["threshold"])
-        ctx["api"] = model.api
+        ctx["api"] = feats["api"] = model.api
+        feats["ram"] = model.ram_kind
         ctx["model_heap"] = model.heap_bytes()
         shape = model.input_shape()
         size = cfg["input_size"]
@@ -153,13 +174,13 @@ if cfg and not ctx["error"]:
 if model is not None:
     try:
         if cfg["face_detection"]:
-            cascade = image.HaarCascade("frontalface", stages=cfg["haar_stages"])
+            cascade = frontal
+            if cascade is None or not feats["haar_scale"]:
+                raise RuntimeError("no frontal-face cascade on this firmware: %s" % feats["errors"])
             if cfg["eye_fallback"]:
-                try:
-                    eye_cascade = image.HaarCascade("eye", stages=face.EYE_STAGES)
-                except Exception as e:  # no eye cascade on this firmware: frontal faces only
-                    eye_cascade = None
-                    print("maskgate: no eye cascade, frontal faces only:", e)
+                eye_cascade = eyes_found
+                if eye_cascade is None:  # e.g. 4.5.6-4.6 on the H7: frontal faces only
+                    print("maskgate: no eye cascade, frontal faces only:", feats["errors"].get("eye"))
         d = cfg["door"]
         gate = door.Door(d["k"], int(d["hold_s"] * 1000), cfg["threshold"], d["hysteresis"])
     except Exception as e:
@@ -179,6 +200,8 @@ if gate is None:
     gate = door.Door()  # only ever fed fail(): holds the door closed
 ctx["model"] = model
 ctx["cascade"] = cascade
+ctx["eye_cascade"] = eye_cascade
+haar_scale = feats["haar_scale"] or "scale_factor"
 
 
 def after_reply():
@@ -243,21 +266,9 @@ while True:
         continue
 
     try:
-        if cascade is not None:
-            box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"],
-                            eye_cascade)
-        t2 = time.ticks_us()
-        if box is None and cascade is not None:
-            label = "no_face"
-            t3 = t4 = t2
-        else:
-            w, h = img.width(), img.height()
-            roi = face.face_square(box, w, h, cfg["face_margin"]) if box else face.centre_square(w, h)
-            crop = face.to_input(img, roi, cfg["input_size"], image.AREA)
-            t3 = time.ticks_us()
-            prob, label = model.classify(crop)
-            del crop
-            t4 = time.ticks_us()
+        r = judge.judge(img, model, cfg, cascade, eye_cascade, haar_scale)
+        box, roi, prob, label = r.box, r.roi, r.prob, r.label
+        t2, t3, t4 = r.t
         gate.update(now, prob)
     except Exception as e:
         gate.fail(now)

@@ -1,5 +1,6 @@
-# INFER: the model on a picture sent by the PC, through the very path a camera frame takes
-# (face detection when asked, the face square or centre square, 32x32 resize, int8 model).
+# INFER: the model on a picture sent by the PC, through the very function the door loop calls
+# on a camera frame (judge.judge: face detection with the eye fallback when asked, the face
+# square -- or the centre square without detection -- 32x32 resize, int8 model).
 # `maskgate bench --images` streams a labelled folder through it to measure on-device
 # accuracy and agreement with the PC's int8 model.
 #
@@ -9,14 +10,15 @@
 #     -> {"id": n, "have": bytes received so far}            while the picture is incomplete
 #     -> {"id": n, "prob": P(positive label), "label": str, "scores": [...], "box": face or null,
 #         "roi": [x, y, w, h] judged, "us": [detect, resize, infer]}   when the last chunk lands
+#        (with "detect" and no face found: "label": "no_face", prob, scores and roi null, as
+#        the door would not judge that frame)
 # The result stays until the next id, so a lost reply is answered again, not recomputed.
 
 import image
-import time
 
-import face
 import files
 import frame
+import judge
 from commands import Refused
 
 MAX_SIDE = 160  # 160 x 160 x 2 = 51 KB of heap at most
@@ -24,26 +26,14 @@ MIN_SIDE = 8
 
 
 def _run(ctx, picture, detect):
-    cfg = ctx["config"]
-    model = ctx["model"]
     img = image.Image(picture["w"], picture["h"], image.RGB565, buffer=picture["buf"])
-    t0 = time.ticks_us()
-    box = None
-    cascade = ctx.get("cascade")
-    if detect and cascade is not None:
-        box = face.find(img, cascade, cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"])
-    t1 = time.ticks_us()
-    w, h = img.width(), img.height()
-    roi = face.face_square(box, w, h, cfg["face_margin"]) if box else face.centre_square(w, h)
-    crop = face.to_input(img, roi, cfg["input_size"], image.AREA)
-    t2 = time.ticks_us()
-    scores = model.scores(crop)
-    prob, label = model.decide(scores)
-    t3 = time.ticks_us()
-    del crop, img
-    return {"id": picture["id"], "prob": prob, "label": label, "scores": scores,
-            "box": list(box) if box else None, "roi": list(roi),
-            "us": [time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2)]}
+    features = ctx.get("features") or {}
+    cascade = ctx.get("cascade") if detect else None
+    eyes = ctx.get("eye_cascade") if detect else None
+    r = judge.judge(img, ctx["model"], ctx["config"], cascade, eyes, features.get("haar_scale") or "scale_factor")
+    del img
+    return {"id": picture["id"], "prob": r.prob, "label": r.label, "scores": r.scores,
+            "box": list(r.box) if r.box else None, "roi": list(r.roi) if r.roi else None, "us": list(r.us)}
 
 
 def command(ctx, payload):

@@ -7,6 +7,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+import conftest
 from conftest import dataset_files
 from maskgate.data.hashing import sha256_bytes as sha256
 from maskgate.firmware import FIRMWARE_DIR
@@ -33,13 +34,14 @@ def faces(count: int = 6) -> list[Path]:
 @contextlib.contextmanager
 def running_board(board_model, tmp=None, *, fps: float = 30, install: bool = True, frames=None, **overrides):
     """A booted virtual board on a pty with a stable port name (tmp/ttyACM0), looping
-    `frames` (default: a few real faces) in real time. Yields the board; stops it after."""
+    `frames` (default: a few real faces) in real time, emulating the OpenMV release given with
+    pytest --firmware (default the newest). Yields the board; stops it after."""
     with contextlib.ExitStack() as stack:
         if tmp is None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maskgate-board-")))
         tmp = Path(tmp)
         board = VirtualBoard(frames or faces(), tmp / "card", clock="real", fps=fps, pty=True, loop=True,
-                             port_link=tmp / "ttyACM0")
+                             port_link=tmp / "ttyACM0", firmware=conftest.BOARD_FIRMWARE)
         if install:
             board.install(board_model["path"], board_model["manifest"], **overrides)
         board.start()

@@ -9,6 +9,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+BOARD_FIRMWARE = None  # --firmware: the OpenMV release the board-tool tests' virtual board emulates
+
+
+def pytest_addoption(parser):
+    from maskgate.budget import EMULATED
+
+    parser.addoption("--firmware", choices=EMULATED, default=None,
+                     help="OpenMV release the virtual board emulates in the board-tool tests (default: the newest)")
+
+
+def pytest_configure(config):
+    global BOARD_FIRMWARE
+    BOARD_FIRMWARE = config.getoption("--firmware")
 
 
 @pytest.fixture(scope="session")
@@ -149,23 +162,37 @@ def board_model(request, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def scored_faces(board_model) -> dict:
-    """Test pictures the firmware (on the virtual board, face detection on) finds a face in,
-    with the P(mask) it computed: {"mask": [(path, prob)], "no_mask": [(path, prob)]}.
-    Door tests pick confidently classified faces from these, so they test the firmware's
-    decisions rather than the tiny model's accuracy (which is asserted separately)."""
+def scored_faces_on(board_model):
+    """scored_faces for a given OpenMV release (None: the newest), computed once per release:
+    the releases find different faces (no eye cascade on 4.5.6-4.6)."""
     from maskgate.board.virtualboard import VirtualBoard
 
-    out = {}
-    for label, folder in (("mask", "WithMask"), ("no_mask", "WithoutMask")):
-        files = dataset_files("Test", folder, 60)
-        with VirtualBoard(files) as board:
-            board.install(board_model["path"], board_model["manifest"])
-            result = board.run()
-            assert result.crash is None, result.crash
-            rows = board.decisions()
-        out[label] = [(files[r["frame"]], r["prob"]) for r in rows if r["prob"] is not None]
-    return out
+    cache = {}
+
+    def scored(firmware=None) -> dict:
+        if firmware not in cache:
+            out = {}
+            for label, folder in (("mask", "WithMask"), ("no_mask", "WithoutMask")):
+                files = dataset_files("Test", folder, 60)
+                with VirtualBoard(files, firmware=firmware) as board:
+                    board.install(board_model["path"], board_model["manifest"])
+                    result = board.run()
+                    assert result.crash is None, result.crash
+                    rows = board.decisions()
+                out[label] = [(files[r["frame"]], r["prob"]) for r in rows if r["prob"] is not None]
+            cache[firmware] = out
+        return cache[firmware]
+
+    return scored
+
+
+@pytest.fixture(scope="session")
+def scored_faces(scored_faces_on) -> dict:
+    """Test pictures the firmware (on the virtual board of the newest release, face detection
+    on) finds a face in, with the P(mask) it computed: {"mask": [(path, prob)], "no_mask": [...]}.
+    Door tests pick confidently classified faces from these, so they test the firmware's
+    decisions rather than the tiny model's accuracy (which is asserted separately)."""
+    return scored_faces_on(None)
 
 
 @pytest.fixture

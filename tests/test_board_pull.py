@@ -49,15 +49,15 @@ def test_pull_through_a_bad_cable_then_only_what_is_new(board, tmp_path):
         assert counts["unplugs"] == 1 and counts["corrupted"] > 0 and link.stats["reconnects"] == 1
     sums = check_against_card(out, board.card.root)
     model = board.config["model"]
-    assert {"config.json", model, "log/00000.csv", "log/events.txt"} <= set(sums)
+    assert {"config.json", model, "log/0000/00.csv", "log/events.txt"} <= set(sums)
     assert any(name.endswith(".jpg") for name in sums)
     assert set(first.new) == set(sums) and not first.grown
 
     time.sleep(1.0)  # more rows, more crops
     second = pull.pull(board.pty_path, out)
     check_against_card(out, board.card.root)
-    assert second.grown == ["log/00000.csv"]  # only its new rows moved
-    assert set(second.unchanged) == set(first.new) - {"log/00000.csv"}
+    assert second.grown == ["log/0000/00.csv"]  # only its new rows moved
+    assert set(second.unchanged) == set(first.new) - {"log/0000/00.csv"}
     assert second.new and all(name.endswith(".jpg") for name in second.new)  # crops made since
 
 

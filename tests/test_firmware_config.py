@@ -76,13 +76,19 @@ def test_missing_or_broken_file(tmp_path):
         config.load(str(tmp_path / "config.json"))
 
 
-def test_relay_settings_survive_a_broken_config(tmp_path):
+def test_relay_settings_are_read_on_their_own_and_never_guessed(tmp_path):
     path = tmp_path / "config.json"
-    assert config.relay_settings(str(path)) == ("P0", True)
+    assert config.relay_settings(str(path)) == (None, None)  # no config.json: the polarity is unknown
     path.write_text('{"door": {"relay_pin": "P3", "active_high": false}, "threshold": "high"}')
-    assert config.relay_settings(str(path)) == ("P3", False)
-    path.write_text("garbage")
-    assert config.relay_settings(str(path)) == ("P0", True)
+    assert config.relay_settings(str(path)) == ("P3", False)  # the rest of the file does not matter
+    path.write_text('{"model": "m.tflite"}')
+    assert config.relay_settings(str(path)) == ("P0", True)  # no door settings: the documented defaults
+    for text, expected in (('{"door": {"active_high": "false"}}', ("P0", None)),
+                           ('{"door": {"relay_pin": "P12", "active_high": true}}', (None, True)),
+                           ('{"door": {"relay_pin": ["P1"], "active_high": 0}}', (None, None)),
+                           ('{"door": 5}', (None, None)), ("[1, 2]", (None, None)), ("garbage", (None, None))):
+        path.write_text(text)
+        assert config.relay_settings(str(path)) == expected, text
 
 
 def test_unknown_keys_are_reported_not_fatal():

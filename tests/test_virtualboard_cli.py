@@ -35,7 +35,7 @@ def test_simulate_json_one_object_per_frame(board_model, scored_faces, tmp_path)
     assert all(isinstance(r["face"], list) and len(r["face"]) == 4 and r["label"] == "mask" for r in records[:4])
     assert records[-1] == {"frame": 6, "face": None, "prob": None, "label": "no_face", "door": "open"}
     # and the SD card the run used holds the same decisions
-    rows = (tmp_path / "card" / "log" / "00000.csv").read_text().splitlines()
+    rows = (tmp_path / "card" / "log" / "0000" / "00.csv").read_text().splitlines()
     assert len(rows) == 1 + len(records)
 
 
@@ -63,3 +63,14 @@ def test_simulate_bad_frames_argument(board_model, tmp_path):
     result = CliRunner().invoke(main, ["simulate", "--frames", str(tmp_path / "nope"), "--model", str(board_model["path"])])
     assert result.exit_code != 0
     assert "neither a folder" in str(result.exception) or "neither a folder" in result.output
+
+
+def test_simulate_emulates_the_release_it_is_asked_for(board_model, tmp_path):
+    folder = frames_folder(tmp_path, [], empties=2)
+    for release in ("4.5.5", "5.0.0"):
+        result = CliRunner().invoke(main, ["simulate", "--frames", str(folder), "--model", str(board_model["path"]),
+                                           "--quiet", "--firmware", release])
+        assert result.exit_code == 0, result.output
+        assert f"[OpenMV {release}]" in result.output
+    result = CliRunner().invoke(main, ["simulate", "--frames", str(folder), "--firmware", "4.6.0"])
+    assert result.exit_code == 2 and "4.5.5" in result.output  # the choices are named

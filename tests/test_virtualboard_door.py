@@ -1,13 +1,15 @@
-"""The unmodified firmware on the virtual board, fed real faces from ../shared/datasets:
-masked faces open the door after K frames and it closes T seconds later; unmasked faces and
-empty frames keep it closed; a missing or broken model or config keeps it closed and says why;
-a corrupt serial frame gets an error reply and the loop goes on; the SD log matches what the
-board did."""
+"""The unmodified firmware on the virtual board, fed real faces from ../shared/datasets, on
+every emulated OpenMV release (4.5.5, 4.5.9, 4.8.1, 5.0.0): masked faces open the door after K
+frames and it closes T seconds later; unmasked faces and empty frames keep it closed; a missing
+or broken model or config keeps it closed and says why; a corrupt serial frame gets an error
+reply and the loop goes on, and HELLO says what the release has; the SD log matches what the
+board did. Pure logic that does not depend on the release (tick wrap, log bounds) runs once."""
 import json
 
 import numpy as np
 import pytest
 
+from maskgate import budget
 from maskgate.firmware import module
 from maskgate.board.virtualboard import VirtualBoard
 
@@ -15,6 +17,30 @@ frame = module("frame")
 FPS = 10
 FRAME_MS = 1000 // FPS
 BOOT_MS = 2000  # sensor.skip_frames(time=2000) in main.py
+ROM = "/rom/haarcascade_%s.cascade"
+# What HELLO's "features" must say on each release (read from the OpenMV source: releases.py)
+FEATURES = {
+    "4.5.5": {"api": "tf", "ram": "method", "frontalface": "frontalface", "eye": "eye",
+              "haar_scale": "scale_factor", "cwd": "/"},
+    "4.5.9": {"api": "ml", "ram": "int", "frontalface": "frontalface", "eye": None,
+              "haar_scale": "scale_factor", "cwd": "/"},
+    "4.8.1": {"api": "ml", "ram": "int", "frontalface": ROM % "frontalface", "eye": ROM % "eye",
+              "haar_scale": "scale_factor", "cwd": "/sdcard"},
+    "5.0.0": {"api": "ml", "ram": "int", "frontalface": ROM % "frontalface", "eye": ROM % "eye",
+              "haar_scale": "scale", "cwd": "/sdcard"},
+}
+assert tuple(FEATURES) == budget.EMULATED
+
+
+@pytest.fixture(params=budget.EMULATED)
+def firmware(request):
+    return request.param
+
+
+@pytest.fixture
+def scored(scored_faces_on, firmware):
+    """The faces this release's firmware finds, with its P(mask) (conftest.scored_faces_on)."""
+    return scored_faces_on(firmware)
 
 
 def empty_frame(seed: int) -> np.ndarray:
@@ -35,8 +61,10 @@ def confident(scored_faces, label, count):
     return picked[:count]
 
 
-def run(frames, board_model, tmp_path, api="ml", start_ms=0, port_input=b"", card_bytes=4 * 1024**3, **overrides):
-    board = VirtualBoard(frames, tmp_path / "card", fps=FPS, api=api, start_ms=start_ms, card_bytes=card_bytes)
+def run(frames, board_model, tmp_path, firmware=None, start_ms=0, port_input=b"", card_bytes=4 * 1024**3,
+        **overrides):
+    board = VirtualBoard(frames, tmp_path / "card", fps=FPS, firmware=firmware, start_ms=start_ms,
+                         card_bytes=card_bytes)
     board.install(board_model["path"], board_model["manifest"], **overrides)
     if port_input:
         board.port.host_write(port_input)
@@ -60,9 +88,9 @@ def test_the_tiny_model_tells_masks_apart_on_the_board_path(scored_faces):
     assert mask >= 0.7 and no_mask >= 0.8, (mask, no_mask)
 
 
-def test_masked_faces_open_after_k_frames_and_close_t_seconds_later(board_model, scored_faces, tmp_path):
-    frames = [empty_frame(0), empty_frame(1)] + confident(scored_faces, "mask", 6) + [empty_frame(i) for i in range(14)]
-    board = run(frames, board_model, tmp_path, **{"door.k": 3, "door.hold_s": 1.0})
+def test_masked_faces_open_after_k_frames_and_close_t_seconds_later(board_model, scored, tmp_path, firmware):
+    frames = [empty_frame(0), empty_frame(1)] + confident(scored, "mask", 6) + [empty_frame(i) for i in range(14)]
+    board = run(frames, board_model, tmp_path, firmware, **{"door.k": 3, "door.hold_s": 1.0})
     doors = [d["door"] for d in board.decisions()]
     assert doors == ["closed"] * 4 + ["open"] * 10 + ["closed"] * 8  # 3rd masked frame opens, 1 s = 10 frames
     events = board.door_events()
@@ -73,9 +101,9 @@ def test_masked_faces_open_after_k_frames_and_close_t_seconds_later(board_model,
     assert [v for _, v in green] == [0, 1, 0] and green[1][0] == events[1][0]
 
 
-def test_unmasked_faces_keep_it_closed(board_model, scored_faces, tmp_path):
-    frames = confident(scored_faces, "no_mask", 10)
-    board = run(frames, board_model, tmp_path, **{"door.k": 1})
+def test_unmasked_faces_keep_it_closed(board_model, scored, tmp_path, firmware):
+    frames = confident(scored, "no_mask", 10)
+    board = run(frames, board_model, tmp_path, firmware, **{"door.k": 1})
     rows = board.decisions()
     assert [r["label"] for r in rows] == ["no_mask"] * 10 and all(r["face"] for r in rows)
     assert {e for _, e in board.door_events()} == {"closed"}
@@ -83,8 +111,8 @@ def test_unmasked_faces_keep_it_closed(board_model, scored_faces, tmp_path):
     assert leds["red"][-1][1] == 1 and all(v == 0 for _, v in leds["green"])
 
 
-def test_empty_frames_keep_it_closed(board_model, tmp_path):
-    board = run([empty_frame(i) for i in range(8)], board_model, tmp_path, **{"door.k": 1})
+def test_empty_frames_keep_it_closed(board_model, tmp_path, firmware):
+    board = run([empty_frame(i) for i in range(8)], board_model, tmp_path, firmware, **{"door.k": 1})
     rows = board.decisions()
     assert [(r["label"], r["face"], r["prob"], r["door"]) for r in rows] == [("no_face", None, None, "closed")] * 8
     assert board.led_events()["blue"][-1][1] == 1
@@ -110,8 +138,8 @@ def assert_fails_closed(board, message):
     assert message in json.loads(hello[3])["error"]
 
 
-def test_missing_model_keeps_it_closed_and_says_why(board_model, scored_faces, tmp_path):
-    board = VirtualBoard(confident(scored_faces, "mask", 8), tmp_path / "card", fps=FPS)
+def test_missing_model_keeps_it_closed_and_says_why(board_model, scored, tmp_path, firmware):
+    board = VirtualBoard(confident(scored, "mask", 8), tmp_path / "card", fps=FPS, firmware=firmware)
     board.install(board_model["path"], board_model["manifest"], **{"door.k": 1})
     (board.card.root / "maskgate_int8.tflite").unlink()
     board.port.host_write(frame.encode(frame.HELLO, 1))
@@ -119,8 +147,8 @@ def test_missing_model_keeps_it_closed_and_says_why(board_model, scored_faces, t
     assert_fails_closed(board, "model file maskgate_int8.tflite not found")
 
 
-def test_corrupt_model_keeps_it_closed_and_says_why(board_model, scored_faces, tmp_path):
-    board = VirtualBoard(confident(scored_faces, "mask", 8), tmp_path / "card", fps=FPS)
+def test_corrupt_model_keeps_it_closed_and_says_why(board_model, scored, tmp_path, firmware):
+    board = VirtualBoard(confident(scored, "mask", 8), tmp_path / "card", fps=FPS, firmware=firmware)
     cfg = board.install(board_model["path"], board_model["manifest"], **{"door.k": 1})
     garbage = b"TFL3 not really a model" * 100
     board.card.write_bytes("maskgate_int8.tflite", garbage)
@@ -132,8 +160,8 @@ def test_corrupt_model_keeps_it_closed_and_says_why(board_model, scored_faces, t
     assert_fails_closed(board, "cannot load the model")
 
 
-def test_model_that_does_not_match_its_config_is_refused(board_model, scored_faces, tmp_path):
-    board = VirtualBoard(confident(scored_faces, "mask", 6), tmp_path / "card", fps=FPS)
+def test_model_that_does_not_match_its_config_is_refused(board_model, scored, tmp_path, firmware):
+    board = VirtualBoard(confident(scored, "mask", 6), tmp_path / "card", fps=FPS, firmware=firmware)
     board.install(board_model["path"], board_model["manifest"], **{"door.k": 1})
     data = bytearray(board_model["path"].read_bytes())
     data[-1] ^= 0xFF
@@ -148,8 +176,8 @@ def test_model_that_does_not_match_its_config_is_refused(board_model, scored_fac
     (b"{ this is not json", "config.json is not valid JSON"),
     (b'{"schema": 1, "model": "maskgate_int8.tflite"}', "labels is missing"),
 ])
-def test_missing_or_invalid_config_keeps_it_closed(board_model, scored_faces, tmp_path, broken, message):
-    board = VirtualBoard(confident(scored_faces, "mask", 6), tmp_path / "card", fps=FPS)
+def test_missing_or_invalid_config_keeps_it_closed(board_model, scored, tmp_path, broken, message, firmware):
+    board = VirtualBoard(confident(scored, "mask", 6), tmp_path / "card", fps=FPS, firmware=firmware)
     board.install(board_model["path"], board_model["manifest"])
     if broken is None:
         (board.card.root / "config.json").unlink()
@@ -160,20 +188,20 @@ def test_missing_or_invalid_config_keeps_it_closed(board_model, scored_faces, tm
     assert_fails_closed(board, message)
 
 
-def test_relay_polarity_and_pin_come_from_the_config(board_model, scored_faces, tmp_path):
-    board = run(confident(scored_faces, "mask", 4), board_model, tmp_path,
+def test_relay_polarity_and_pin_come_from_the_config(board_model, scored, tmp_path, firmware):
+    board = run(confident(scored, "mask", 4), board_model, tmp_path, firmware,
                 **{"door.k": 2, "door.relay_pin": "P5", "door.active_high": False})
     levels = [v for _, v in board.recorder.pins["P5"]]
     assert levels == [1, 0]  # idle high (closed), low to open
     assert "P0" not in board.recorder.pins
 
 
-def test_corrupt_serial_frame_gets_an_error_reply_and_the_loop_goes_on(board_model, tmp_path):
+def test_corrupt_serial_frame_gets_an_error_reply_and_the_loop_goes_on(board_model, tmp_path, firmware):
     bad = bytearray(frame.encode(frame.HELLO, 3))
     bad[-2] ^= 0x55
     stream = (b"hello board\r\n" + bytes(bad) + frame.encode(0x66, 4) + frame.encode(frame.HELLO, 5)
               + frame.encode(frame.PUT, 6, bytes(frame.MAX_PAYLOAD)))
-    board = run([empty_frame(i) for i in range(6)], board_model, tmp_path, port_input=stream)
+    board = run([empty_frame(i) for i in range(6)], board_model, tmp_path, firmware, port_input=stream)
     got = replies(board)
     kinds = [(ev[1], ev[2]) for ev in got]
     assert kinds == [(frame.ERROR, 3), (frame.ERROR, 4), (frame.HELLO | frame.REPLY, 5), (frame.ERROR, 6)]
@@ -181,15 +209,24 @@ def test_corrupt_serial_frame_gets_an_error_reply_and_the_loop_goes_on(board_mod
     assert [e["error"] for e in errors] == ["bad_crc", "unknown_type", "bad_payload"]
     assert "JSON head" in errors[2]["detail"]  # a PUT of 4096 zero bytes has no file name
     hello = json.loads(got[2][3])
-    assert hello["fw"] and hello["api"] == "ml" and hello["model_sha256"] == board_model["manifest"]["sha256"]
+    assert hello["fw"] and hello["model_sha256"] == board_model["manifest"]["sha256"]
     assert hello["config"]["door"]["k"] == 3 and hello["error"] is None and hello["heap_free"] > 0
     assert len(board.decisions()) == 6  # every frame still decided
+    # HELLO says which release this is and what it has, as probed by the firmware
+    assert hello["omv"] == firmware and hello["api"] == FEATURES[firmware]["api"]
+    assert {k: hello["features"][k] for k in FEATURES[firmware]} == FEATURES[firmware]
+    assert hello["features"]["release"] == firmware
+    # and the heap it reports is the memory plan quantize and deploy make for this release
+    used = board.arena_used
+    plan = budget.plan(firmware, board_model["manifest"]["bytes"], used)
+    assert (hello["heap_free"], hello["model_heap"]) == (plan["heap_free_after"],
+                                                          plan["heap_free_before"] - plan["heap_free_after"])
 
 
-def test_sd_log_rows_match_what_the_board_did(board_model, scored_faces, tmp_path):
-    frames = (confident(scored_faces, "mask", 5) + [empty_frame(0)] + confident(scored_faces, "no_mask", 3)
-              + [p for p, _ in scored_faces["mask"][:8]] + [empty_frame(i) for i in range(12)])
-    board = run(frames, board_model, tmp_path, **{"door.k": 2, "door.hold_s": 0.5, "log.crops": "all"})
+def test_sd_log_rows_match_what_the_board_did(board_model, scored, tmp_path, firmware):
+    frames = (confident(scored, "mask", 5) + [empty_frame(0)] + confident(scored, "no_mask", 3)
+              + [p for p, _ in scored["mask"][:8]] + [empty_frame(i) for i in range(12)])
+    board = run(frames, board_model, tmp_path, firmware, **{"door.k": 2, "door.hold_s": 0.5, "log.crops": "all"})
     rows = board.decisions()
     assert [r["frame"] for r in rows] == list(range(len(frames)))
     # the door column follows the relay pin, row by row
@@ -229,13 +266,13 @@ def test_log_stays_bounded_on_a_small_card(board_model, scored_faces, tmp_path):
     assert board.card.used_bytes() < board.card.capacity
 
 
-def test_older_firmware_tf_api_decides_the_same(board_model, scored_faces, tmp_path):
+def test_every_release_judges_a_square_the_same(board_model, scored_faces, tmp_path):
+    # tf.classify (4.5.5) and ml.predict (4.5.6+) feed the same tensor to the same engine
     frames = confident(scored_faces, "mask", 4) + confident(scored_faces, "no_mask", 2)
-    ml = run(frames, board_model, tmp_path / "ml")
-    tf = run(frames, board_model, tmp_path / "tf", api="tf")
-    strip = lambda rows: [(r["frame"], r["face"], r["prob"], r["label"], r["door"]) for r in rows]  # noqa: E731
-    assert strip(ml.decisions()) == strip(tf.decisions())
-    assert any("api tf" in line for line in tf.console)
+    strip = lambda rows: [(r["frame"], r["prob"], r["label"], r["door"]) for r in rows]  # noqa: E731
+    got = {fw: run(frames, board_model, tmp_path / fw, fw, face_detection=False) for fw in budget.EMULATED}
+    assert all(strip(b.decisions()) == strip(got["5.0.0"].decisions()) for b in got.values())
+    assert any("api tf" in line for line in got["4.5.5"].console)
 
 
 def test_door_timing_survives_the_tick_counter_wrapping(board_model, scored_faces, tmp_path):

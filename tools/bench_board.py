@@ -148,9 +148,10 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
         res = infer_on_board(link, base + i, rgb565, detect)
         res["truth"], res["path"] = label, str(path)
         results.append(res)
-        # exactly what the board saw: its RGB565 pixels, its face box (or centre square)
-        host_pixels.append(contract.prepare(contract.rgb565_to_rgb888(rgb565), res["box"] or None,
-                                            margin=cfg.get("face_margin", contract.FACE_MARGIN)))
+        if res["prob"] is not None:  # judged (with --detect, a picture without a face is not)
+            # exactly what the board saw: its RGB565 pixels, its face box (or centre square)
+            host_pixels.append(contract.prepare(contract.rgb565_to_rgb888(rgb565), res["box"] or None,
+                                                margin=cfg.get("face_margin", contract.FACE_MARGIN)))
         if progress:
             progress(1)
     seconds = time.monotonic() - started
@@ -167,11 +168,13 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
               "accuracy": round(sum(r["label"] == r["truth"] for r in results) / len(results), 4),
               "per_class": per_class, "board_labels": dict(Counter(r["label"] for r in results)),
               "faces": sum(1 for r in results if r["box"]), "detect": detect,
+              "no_face": sum(1 for r in results if r["prob"] is None),
               "board_ms": {k: percentiles([r["us"][i] / 1000 for r in results])
                            for i, k in enumerate(("detect", "resize", "infer"))},
               "labels": cfg_labels}
     model_path = Path(model) if model else None
-    if model_path and model_path.is_file():
+    judged = [r for r in results if r["prob"] is not None]
+    if model_path and model_path.is_file() and judged:
         data = model_path.read_bytes()
         probs = LiteModel(data).probabilities(np.stack(host_pixels))
         labels = cfg.get("labels") or list(contract.labels_for(probs.shape[1]))
@@ -179,7 +182,7 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
             "model": str(model_path), "model_sha256": hashlib.sha256(data).hexdigest(),
             "same_model_as_board": hashlib.sha256(data).hexdigest() == hello.get("model_sha256"),
             **board_agreement(probs, labels, cfg.get("threshold", contract.THRESHOLD),
-                              [r["label"] for r in results], [r["prob"] for r in results])}
+                              [r["label"] for r in judged], [r["prob"] for r in judged])}
     else:
         report["agreement"] = {"skipped": "no --model given: pass the .tflite the board runs"}
     report["results"] = [{k: r[k] for k in ("path", "truth", "label", "prob", "box")} for r in results]

@@ -12,8 +12,11 @@ and the protocol is used (the REPL cannot be reached while it runs: setinterrupt
 nothing answers, the REPL is tried with mpremote.
 
 Before anything is written: the board's firmware version is read (HELLO), and a model the
-board cannot hold is refused (model bytes + tensor arena against the free heap HELLO reports,
-plus what the running model holds, which a reset frees). Then every file that differs (by
+board cannot hold is refused: planned on that release's memory (maskgate.budget MEMORY, the
+same plan quantize and info make: heap blocks, arena rounding, where the model goes), and
+checked against the free heap HELLO measures (plus what the running model holds, which a reset
+frees). Without a HELLO (a drive, a bare REPL) the plan is made for `--firmware`, else for every
+release the firmware supports. Then every file that differs (by
 sha256) is written under NAME.part, read back by sha256 on the card, and only when all are
 right renamed into place, config.json last; the model, config and labels being replaced
 move to rollback/ first (`maskgate deploy --rollback` swaps them back). Finally the board is
@@ -40,8 +43,8 @@ PART = ".part"
 ROLLBACK = "rollback"
 LABELS_FILE = "labels.txt"
 CONFIG = board_config.CONFIG_FILE
-HEAP_RESERVE = 20 * 1024  # what the door loop allocates beside the model (Haar copy, crops, replies)
-FIRMWARE_HEAP = 48 * 1024  # the firmware's own modules, when only a bare REPL says how much is free
+HEAP_RESERVE = budget.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
+FIRMWARE_HEAP = budget.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
 
 
 def firmware_version(main_py: bytes | None) -> str | None:
@@ -71,11 +74,31 @@ def write_order(names) -> list[str]:
     return sorted(names, key=rank)
 
 
-def heap_needed(manifest: dict, model_bytes: bytes) -> int:
-    arena = manifest.get("arena_bytes_board")
-    if not arena:
-        arena = budget.model_figures(model_bytes)["arena_bytes_board"]
-    return len(model_bytes) + int(arena)
+def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: int | None,
+                 firmware: str | None = None) -> dict:
+    """The memory plan(s) for the board's release (HELLO's "omv"; else `firmware`; else every
+    supported release) and the measured free heap: {"releases": {r: plan}, "need", "free",
+    "problems"}."""
+    used = budget.manifest_arena_used(manifest, model_bytes)
+    on_board = (hello or {}).get("omv")
+    try:
+        budget.memory(on_board)
+    except ValueError:
+        on_board = None  # not a version we can read: plan for what we would plan without a board
+    releases = [on_board] if on_board else [firmware] if firmware else list(budget.EMULATED)
+    plans = {r: budget.plan(r, len(model_bytes), used) for r in releases}
+    problems = [f"firmware {r} ({p['release']}): {text}" for r, p in plans.items() for text in p["problems"]]
+
+    def on_heap(r):  # what the GC heap must give on r (the plan says where model and arena go)
+        m, p = budget.memory(r), plans[r]
+        return ((m.model_allocation(len(model_bytes)) if p["model_in"] == "heap" else 0)
+                + (m.arena_allocation(used) if p["arena_in"] == "heap" else 0))
+
+    need = max(on_heap(r) for r in releases)
+    if free is not None and need > free:
+        problems.append(f"model + tensor arena need {need / 1024:.1f} KB of heap, the board has "
+                        f"{free / 1024:.1f} KB for a model ({HEAP_RESERVE / 1024:.1f} KB kept for the door loop)")
+    return {"releases": plans, "need": need, "free": free, "problems": problems, "arena_used": used}
 
 
 # --- where the files go ---
@@ -253,6 +276,10 @@ class Plan:
             out.append(f"heap: model + arena {h['need'] / 1024:.1f} KB, free for a model "
                        f"{h['free'] / 1024:.1f} KB" if h.get("free") is not None else
                        f"heap: model + arena {h['need'] / 1024:.1f} KB (free heap not known here)")
+            for release, p in h.get("releases", {}).items():
+                where = f"model in {p['model_in']}, arena {p['arena_bytes'] / 1024:.1f} KB in {p['arena_in']}"
+                out.append(f"  OpenMV {release}: {'fits' if p['ok'] else 'DOES NOT FIT'} ({where}; "
+                           f"{p['largest_free_after'] / 1024:.1f} KB left in one block)")
         for name in write_order(self.files):
             out.append(f"  {self.status[name]:9} {name} ({len(self.files[name])} bytes)")
         for src, dst in self.keep:
@@ -260,8 +287,7 @@ class Plan:
         return out
 
 
-def make_plan(target, files: dict[str, bytes], hello: dict | None, free: int | None, need: int,
-              force: bool = False) -> Plan:
+def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict, force: bool = False) -> Plan:
     current = target.hashes(list(files) + [f"{ROLLBACK}/{CONFIG}"])
     status = {}
     for name, data in files.items():
@@ -271,11 +297,10 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, free: int | N
     if on_board is None and target.via != "protocol":
         on_board = firmware_version(target.read("main.py")) if current.get("main.py") else None
     plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files.get("main.py"))),
-                heap={"need": need, "free": free})
-    if free is not None and need > free and not force:
-        raise BudgetError(f"the board cannot hold this model: model + tensor arena need {need / 1024:.1f} KB "
-                          f"of heap, the board has {free / 1024:.1f} KB for a model ({HEAP_RESERVE // 1024} KB kept "
-                          f"for the door loop); quantize a smaller model, or --force to try anyway")
+                heap=memory)
+    if memory["problems"] and not force:
+        raise BudgetError("the board cannot hold this model: " + "; ".join(memory["problems"]) +
+                          "; quantize a smaller model, or --force to try anyway")
     # the model and config being replaced (with the labels) go to rollback/
     new_cfg = json.loads(files[CONFIG])
     old_cfg_raw = target.read(CONFIG) if current.get(CONFIG) else None
@@ -333,12 +358,17 @@ def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
 
 
 def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, overrides=None,
-           dry_run=False, force=False, progress=None, log=print) -> dict:
+           dry_run=False, force=False, firmware=None, progress=None, log=print) -> dict:
+    """firmware: the OpenMV release to plan the memory for when the board does not say (a
+    drive, a bare REPL); a board that answers HELLO is planned for the release it runs."""
     files, manifest = card_contents(model_path, manifest, **(overrides or {}))
     model_bytes = files[json.loads(files[CONFIG])["model"]]
     target, hello, free = open_target(port, to_drive, via, log, read_only=dry_run)
     try:
-        plan = make_plan(target, files, hello, free, heap_needed(manifest, model_bytes), force)
+        if firmware and hello and hello.get("omv") and hello["omv"] != firmware:
+            log(f"the board runs OpenMV {hello['omv']}: planning for that, not --firmware {firmware}")
+        memory = memory_check(manifest, model_bytes, hello, free, firmware)
+        plan = make_plan(target, files, hello, memory, force)
         for line in plan.lines():
             log(line)
         if dry_run:

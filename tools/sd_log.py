@@ -10,7 +10,19 @@ from pathlib import Path
 
 from maskgate.firmware import module
 
-CSV_GLOB = "[0-9][0-9][0-9][0-9][0-9].csv"
+CSV_GLOB = "[0-9]*/[0-9][0-9].csv"  # firmware/sdlog.py: GGGG/SS.csv is segment 100 * GGGG + SS
+
+
+def segment_files(folder) -> list[tuple[str, Path]]:
+    """(session, path) of every decision CSV in a log folder, oldest first; the session is
+    the segment number as five digits (one per boot, and a new one every max_rows rows)."""
+    sdlog = module("sdlog")
+    found = []
+    for path in Path(folder).glob(CSV_GLOB):
+        n = sdlog.segment_number(f"{path.parent.name}/{path.name}")
+        if n >= 0:
+            found.append((n, path))
+    return [(f"{n:05d}", path) for n, path in sorted(found)]
 
 
 def typed_row(row: dict) -> dict:
@@ -35,7 +47,7 @@ def read_folder(folder) -> list[dict]:
     (the card was pulled while a row was written) is skipped."""
     rows = []
     columns = list(module("sdlog").COLUMNS)
-    for path in sorted(Path(folder).glob(CSV_GLOB)):
+    for session, path in segment_files(folder):
         with open(path, newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None)
@@ -48,6 +60,6 @@ def read_folder(folder) -> list[dict]:
                     row = typed_row(dict(zip(columns, cells)))
                 except ValueError:
                     continue
-                row["session"] = path.stem
+                row["session"] = session
                 rows.append(row)
     return rows

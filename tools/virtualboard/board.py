@@ -6,11 +6,19 @@ sys). Nothing is installed into sys.modules: the firmware gets its own `__import
 and `print`, so the PC's `time`, `os` and friends are untouched and several boards can live
 in one process. Imports the camera does not have fail, as they would there.
 
-    board = VirtualBoard("frames/", clock="virtual", fps=10)
+    board = VirtualBoard("frames/", clock="virtual", fps=10, firmware="4.8.1")
     board.install("models/maskgate_int8.tflite", **{"door.hold_s": 1.0})
     result = board.run()                 # until the frames run out
     board.decisions()                    # the SD log rows, typed
     board.door_events()                  # [(time_ms, "open" | "closed"), ...] from the relay pin
+
+`firmware` picks the OpenMV release emulated (releases.py; default the newest): its modules,
+the names and arguments they accept, where the card is, and its memory (maskgate.budget).
+The door relay is read from the modelled pin (pyb.py) and the way it is wired (`relay`:
+which pin, which level opens the door; by default what the installed config.json says when
+that is valid, else the firmware's defaults), never through the firmware's own reading of
+config.json: a pin nobody drives leaves the relay module on its pull resistor, which the
+wiring instructions put at the closed level.
 
 With pty=True the board serves its USB port on a pseudo-terminal, and like a camera it gives
 MicroPython's REPL there once main.py ends (repl.py: mpremote works against it);
@@ -30,18 +38,20 @@ import threading
 import traceback
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from maskgate import budget, firmware
 from maskgate.errors import BoardError
 
 from .. import board_config
-from ..sd_log import typed_row
+from ..sd_log import segment_files, typed_row
 from . import image as image_mod
 from .card import Card, OsModule
 from .clock import Clock, TimeModule
 from .frames import EndOfFrames, open_source
-from .ml import Heap, MlModule, TfModule
-from .pyb import BoardReset, MachineModule, PybModule, Recorder
+from .ml import MlModule, TfModule, UmlModule
+from .pyb import BoardReset, MachineModule, Pin, PybModule, Recorder
+from .releases import release as find_release
 from .repl import Repl
 from .sensor import SensorModule
 from .system import GcModule, MicropythonModule, OmvModule, SysModule
@@ -51,7 +61,7 @@ from .vcp import MemoryPort, PtyPort, VcpInterrupt
 STDLIB = {"json", "struct", "binascii", "hashlib", "math", "errno", "io", "collections", "re",
           "random", "array", "select", "heapq", "cmath"}
 ALIASES = {"u" + name: name for name in STDLIB | {"os", "time", "sys"}}
-FIRMWARE_VERSIONS = {"ml": "4.5.9", "tf": "4.5.5"}
+API_RELEASES = {"tf": "4.5.5", "ml": None}  # the older `api=` choice: the tf-only release, or the newest
 
 
 @dataclass
@@ -87,45 +97,52 @@ class LogTail:
         if not base.is_dir():
             return []
         rows = []
-        for path in sorted(base.glob("[0-9][0-9][0-9][0-9][0-9].csv")):
-            offset = self._offsets.get(path.name, 0)
+        for key, path in segment_files(base):
+            offset = self._offsets.get(key, 0)
             with open(path, "r", newline="") as f:
                 f.seek(offset)
                 chunk = f.read()
-                self._offsets[path.name] = f.tell()
-            text = self._partial.pop(path.name, "") + chunk
+                self._offsets[key] = f.tell()
+            text = self._partial.pop(key, "") + chunk
             lines = text.split("\n")
             if lines and lines[-1] != "":
-                self._partial[path.name] = lines[-1]
+                self._partial[key] = lines[-1]
             for line in lines[:-1]:
                 if not line:
                     continue
                 cells = next(csv.reader([line]))
-                if path.name not in self._header:
-                    self._header[path.name] = cells
+                if key not in self._header:
+                    self._header[key] = cells
                     continue
-                rows.append(typed_row(dict(zip(self._header[path.name], cells))))
+                rows.append(typed_row(dict(zip(self._header[key], cells))))
         return rows
 
 
 class VirtualBoard:
     def __init__(self, frames, card_dir=None, *, clock: str = "virtual", fps: float = 10.0,
-                 start_ms: int = 0, pty: bool = False, api: str = "ml", firmware_version: str | None = None,
-                 heap_bytes: int = budget.HEAP_BYTES, card_bytes: int = 4 * 1024**3, arena_bytes: int | None = None,
-                 echo=None, keep_frames: bool = False, loop: bool = False, max_frames: int | None = None,
-                 on_frame=None, repl: bool | None = None, port_link=None, reset_gap_s: float = 0.3):
-        if api not in ("ml", "tf"):
+                 start_ms: int = 0, pty: bool = False, firmware: str | None = None, api: str | None = None,
+                 heap_bytes: int | None = None, card_bytes: int = 4 * 1024**3, arena_used: int | None = None,
+                 relay: tuple | None = None, echo=None, keep_frames: bool = False, loop: bool = False,
+                 max_frames: int | None = None, on_frame=None, repl: bool | None = None, port_link=None,
+                 reset_gap_s: float = 0.3):
+        if api not in (None, "ml", "tf"):
             raise ValueError("api must be 'ml' (firmware >= 4.5.6) or 'tf' (older)")
+        self.release = find_release(firmware or (API_RELEASES[api] if api else None))
         self._own_card = card_dir is None
-        self.card = Card(card_dir or tempfile.mkdtemp(prefix="maskgate-card-"), card_bytes)
+        self.card = Card(card_dir or tempfile.mkdtemp(prefix="maskgate-card-"), card_bytes,
+                         self.release.card_root, self.release.rom_files)
         self.clock = Clock(clock, fps, start_ms)
+        self.start_ms = start_ms
         self.time = TimeModule(self.clock)
         self.frames_spec = frames
         self.loop = loop
-        self.api = api
-        self.firmware_version = firmware_version or FIRMWARE_VERSIONS[api]
-        self.heap = Heap(heap_bytes)
-        self.arena_bytes = arena_bytes
+        self.api = self.release.inference
+        self.firmware_version = self.release.version
+        # heap_bytes: one heap area of that many usable bytes (a test's small heap); else the release's
+        self.heap = budget.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
+        self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
+        self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
+        self.wiring = tuple(relay) if relay else None  # (pin, active_high) as the relay is wired
         self.port = PtyPort(port_link) if pty else MemoryPort()
         self.repl = pty if repl is None else repl  # serve the REPL once main.py ends
         self.reset_gap_s = reset_gap_s
@@ -162,8 +179,8 @@ class VirtualBoard:
                 self.write_config(config)
             return self.config
         manifest = manifest if manifest is not None else board_config.manifest_for_model(model)
-        if self.arena_bytes is None and manifest.get("arena_bytes_board"):
-            self.arena_bytes = int(manifest["arena_bytes_board"])
+        if self.arena_used is None:  # without the manifest's figures ml.py measures the model itself
+            self.arena_used = budget.manifest_arena_used(manifest, Path(model).read_bytes(), measure=False)
         for name, data in board_config.card_files(model, manifest, **overrides).items():
             self.card.write_bytes(name, data)
         if config is not None:
@@ -175,6 +192,18 @@ class VirtualBoard:
     def write_config(self, config: dict) -> None:
         self.card.write_bytes(board_config.CONFIG_FILE, (json.dumps(config, indent=2) + "\n").encode())
         self.config = config
+
+    def relay_wiring(self) -> tuple[str, bool]:
+        """(pin, level that opens the door) of the relay as wired: `relay=` when given, else
+        what the config installed says where that is a valid setting, else the defaults."""
+        if self.wiring:
+            return self.wiring
+        defaults = firmware.module("config").DEFAULTS["door"]
+        door = (self.config or {}).get("door") if isinstance(self.config, dict) else None
+        door = door if isinstance(door, dict) else {}
+        pin = door.get("relay_pin") if door.get("relay_pin") in Pin.VALID else defaults["relay_pin"]
+        high = door.get("active_high") if isinstance(door.get("active_high"), bool) else defaults["active_high"]
+        return pin, high
 
     # --- the stand-ins and the sandbox ---
     def _print(self, *args, sep=" ", end="\n", file=None, flush=False):
@@ -195,7 +224,9 @@ class VirtualBoard:
         self._modules = self._standins()
         self._builtins = dict(vars(builtins))
         self._builtins.update(__import__=self._import, open=self.card.open, print=self._print)
-        self.heap.allocated = 0  # the GC heap starts empty again (models loaded before are gone)
+        self.heap.reset()  # the GC heap starts empty again (models loaded before are gone)
+        self.card.cwd = ""  # the working directory is the card's root (main.c / _boot.py)
+        self.fb_models = 0
         self.port.boot()
 
     def firmware_module(self, name: str):
@@ -213,18 +244,29 @@ class VirtualBoard:
         pyb = PybModule(self.recorder, self.port, self.time)
         mods = {
             "sensor": SensorModule(self),
-            "image": image_mod.ImageModule(self.card),
+            "image": image_mod.ImageModule(self.card, self.release),
             "pyb": pyb,
             "machine": MachineModule(pyb),
             "time": self.time,
             "os": os_mod,
             "gc": GcModule(self.heap),
-            "omv": OmvModule(self.firmware_version),
+            "omv": OmvModule(self.release),
             "micropython": MicropythonModule(),
-            "sys": SysModule(self._print),
+            "sys": SysModule(self._print, self.release),
         }
-        mods["ml" if self.api == "ml" else "tf"] = MlModule(self) if self.api == "ml" else TfModule(self)
+        if self.release.inference == "tf":
+            mods["tf"] = TfModule(self)  # py_tf.c: the only inference module up to 4.5.5
+        else:
+            mods["ml"] = MlModule(self)  # the frozen ml package
+            mods["uml"] = mods["tf"] = UmlModule(self)  # py_ml.c: uml, and tf as its alias
         return mods
+
+    def framebuffer_free(self) -> int:
+        """What fb_alloc can still hand out (omv_boardconfig.h: FB_SIZE + FB_ALLOC_SIZE less
+        the frame), for the <= 4.5.5 arena and load_to_fb models."""
+        sensor = self._modules.get("sensor")
+        frame = sensor.width() * sensor.height() * 2 if sensor else budget.QVGA_RGB565
+        return self.release.memory.spill_bytes - frame - self.fb_models
 
     def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
         if level:
@@ -287,6 +329,7 @@ class VirtualBoard:
         self.source = open_source(self.frames_spec, loop=self.loop)
         self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
         self.boots += 1
+        self.recorder.reset_pins()  # a reset releases every pin until main.py sets it up again
         self.soft_reset()
         globs = {"__name__": "__main__", "__file__": "/sdcard/main.py", "__builtins__": self._builtins}
         ended, crash = "frames", None
@@ -375,12 +418,24 @@ class VirtualBoard:
         return LogTail(self.card, self.log_dir()).read_new()
 
     def relay(self) -> tuple[str, bool]:
-        return firmware.module("config").relay_settings(str(self.card.real(board_config.CONFIG_FILE)))
+        return self.relay_wiring()
 
     def door_events(self) -> list[tuple[int, str]]:
-        """[(time_ms, "open" | "closed")] from the relay pin's history."""
-        pin, active_high = self.relay()
-        return [(t, "open" if (v == 1) == active_high else "closed") for t, v in self.recorder.pins.get(pin, [])]
+        """[(time_ms, "open" | "closed")] from the relay pin's electrical history: open only
+        while the pin drives the level that opens the door; an undriven pin (None) leaves the
+        relay on its pull resistor, at the closed level."""
+        pin, active_high = self.relay_wiring()
+        opens = 1 if active_high else 0
+        events = [] if self.recorder.pins.get(pin) else [(self.start_ms, "closed")]  # never driven
+        for t, level in self.recorder.pins.get(pin, []):
+            state = "open" if level == opens else "closed"
+            if not events or events[-1][1] != state or events[-1][0] != t:
+                events.append((t, state))
+        return events
+
+    def relay_levels(self) -> list[tuple[int, object]]:
+        """[(time_ms, 0 | 1 | None)]: what the relay pin did (None: not driven)."""
+        return list(self.recorder.pins.get(self.relay_wiring()[0], []))
 
     def door(self) -> str:
         events = self.door_events()

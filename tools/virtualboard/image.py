@@ -14,6 +14,11 @@ Grayscale uses OpenMV's luma, Y = (38 R + 75 G + 15 B) >> 7 on the RGB888 expans
 find_features runs OpenCV's Haar cascades (frontal face: contract.HAAR_CASCADE; eye:
 haarcascade_eye.xml): same family of detector as the camera's, not the same numbers;
 threshold maps to minNeighbors, the cascade's window is the smallest box.
+
+Which names and arguments each firmware release accepts (the API, not the algorithm) follows
+that release's py_image.c and imlib (see `cascade_constructor` and `Image.find_features`):
+built-in cascade names up to 4.6 ("eye" not on 4.5.6-4.6), /rom/haarcascade_*.cascade from 4.7,
+find_features(scale_factor=) up to 4.8 and (scale=) on 5.0.
 """
 from __future__ import annotations
 
@@ -58,6 +63,11 @@ _classifiers = threading.local()  # OpenCV cascades must not be shared between t
 
 
 class HaarCascade:
+    """A cascade by its built-in name ("frontalface", "eye"). The firmware gets it through the
+    module's release-specific constructor (cascade_constructor), which also sets `release`:
+    whose find_features arguments apply (None: 4.x's, for code on the PC)."""
+
+    release = None
 
     def __init__(self, path: str, stages: int | None = None):
         if path not in CASCADES:
@@ -99,6 +109,19 @@ class Image:
         self._card = card
         self._shape = None if fmt == JPEG else pixels.shape[:2]
         self.in_fb = in_fb
+        # An image outside the frame buffer (a copy) lives on the GC heap: the board's heap model
+        # (card.heap) gives it room or raises MemoryError, and takes it back when it is freed.
+        self._held = None
+        heap = getattr(card, "heap", None)
+        if heap is not None and not in_fb:
+            n = self.size()
+            self._held = (heap, heap.take(n, "an image"), n, heap.generation)
+
+    def __del__(self):
+        held = getattr(self, "_held", None)
+        if held:
+            heap, area, n, generation = held
+            heap.give(area, n, generation)
 
     # --- construction helpers (virtual board only) ---
     @classmethod
@@ -230,7 +253,11 @@ class Image:
         return self
 
     # --- detection ---
-    def find_features(self, cascade, threshold=0.5, scale_factor=1.5, roi=None):
+    def find_features(self, cascade, *args, **kwargs):
+        threshold, scale_factor, roi = find_features_args(cascade.release, args, kwargs)
+        return self._find_features(cascade, threshold, scale_factor, roi)
+
+    def _find_features(self, cascade, threshold, scale_factor, roi):
         x, y, w, h = self._region(roi)
         gray = np.ascontiguousarray(self.gray()[y : y + h, x : x + w])
         return [(bx + x, by + y, bw, bh) for bx, by, bw, bh in cascade.detect(gray, threshold, scale_factor)]
@@ -318,15 +345,86 @@ class Image:
         return f"{{\"w\":{self.width()}, \"h\":{self.height()}, \"type\"=\"{names.get(self._fmt)}\", \"size\":{self.size()}}}"
 
 
-class ImageModule:
-    """What `import image` gives the firmware on the virtual board."""
+# The frontal-face and eye cascades as the releases name them: built in (imlib_config.h up to
+# 4.6) or as files in the ROMFS (boards/OPENMV4/romfs.json from 4.7, converted to .cascade by
+# tools/mkromfs.py).
+ROM_CASCADES = {"haarcascade_frontalface.cascade": "frontalface", "haarcascade_eye.cascade": "eye"}
+CASCADE_STAGES = {"frontalface": 25, "eye": 24}  # n_stages of the cascade data (haar.c / cascade.h)
 
-    def __init__(self, card):
+
+def find_features_args(release, args, kwargs) -> tuple:
+    """(threshold, scale_factor, roi) from find_features' arguments as `release` parses them.
+
+    4.x (py_image.c py_image_find_features): py_helper_keyword_float/rectangle at positions
+    2, 3, 4 or by keyword (threshold, scale_factor, roi); any other keyword is ignored.
+    5.0 (modules/py_image.c:4183-4195): keyword-only threshold, scale, roi through
+    mp_arg_parse_all, which raises TypeError on anything else (py/argcheck.c:129)."""
+    if release is not None and release.haar_v5:
+        if args:
+            raise TypeError("extra positional arguments given")
+        if set(kwargs) - {"threshold", "scale", "roi"}:
+            raise TypeError("extra keyword arguments given")
+        return kwargs.get("threshold", 0.5), kwargs.get("scale", 1.5), kwargs.get("roi")
+    names = ("threshold", "scale_factor", "roi")
+    values = [args[i] if i < len(args) else kwargs.get(name) for i, name in enumerate(names)]
+    return (0.5 if values[0] is None else values[0], 1.5 if values[1] is None else values[1], values[2])
+
+
+class OSError(OSError):  # noqa: A001
+    """MicroPython's OSError: one type whatever the errno (CPython would turn OSError(ENOENT)
+    into FileNotFoundError, a name the camera does not have)."""
+
+
+def cascade_constructor(release, card):
+    """image.HaarCascade(path, stages=) as `release` has it.
+
+    The cascade is loaded first (py_image.c py_image_load_cascade): a built-in name up to 4.6
+    (haar.c imlib_load_cascade), else a file -- on the card or, from 4.7, in /rom. A missing
+    file raises OSError: "Could not find the file/path" (4.x file_utils.c, ffs_strerror) or
+    ENOENT (4.7+, mp_vfs_open). Then `stages`: 4.x takes it by position or keyword and ignores
+    other keywords (py_helper_keyword_int); 5.0 only as a keyword (mp_arg_parse_all)."""
+    import errno
+
+    def make(path, *args, **kwargs):
+        path = str(path)
+        name = None
+        if path in release.builtin_cascades:
+            name = path
+        elif path.startswith("/rom/") and path[5:] in release.rom_files:
+            name = ROM_CASCADES.get(path[5:])
+            if name is None:
+                raise RuntimeError("Failed to load Haar cascade")
+        elif card is not None and not path.startswith("/rom/") and card.exists(path):
+            raise OSError("virtual board: cascade files on the card are not emulated, only the firmware's own")
+        elif release.version_tuple() < (4, 7, 0):
+            raise OSError("Could not find the path" if path.startswith("/") else "Could not find the file")
+        else:
+            raise OSError(errno.ENOENT, "ENOENT")
+        if release.haar_v5:
+            if args:
+                raise TypeError("extra positional arguments given")
+            if set(kwargs) - {"stages"}:
+                raise TypeError("extra keyword arguments given")
+            stages = kwargs.get("stages", -1)
+        else:
+            stages = args[0] if args else kwargs.get("stages", CASCADE_STAGES[name])
+        n = CASCADE_STAGES[name]
+        cascade = HaarCascade(name, int(stages) if 0 < int(stages) < n else n)
+        cascade.release = release
+        return cascade
+
+    return make
+
+
+class ImageModule:
+    """What `import image` gives the firmware on the virtual board (of `release`)."""
+
+    def __init__(self, card, release=None):
         self._card = card
         for name, value in globals().items():
             if name.isupper() and isinstance(value, int):
                 setattr(self, name, value)
-        self.HaarCascade = HaarCascade
+        self.HaarCascade = cascade_constructor(release, card) if release is not None else HaarCascade
 
     def Image(self, arg, height=None, pixformat=None, buffer=None, copy_to_fb=False, **_ignored):  # noqa: N802
         if isinstance(arg, np.ndarray):

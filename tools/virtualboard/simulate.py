@@ -87,7 +87,7 @@ def _stop_on_first_ctrl_c(board):
 
 
 def simulate(frames, model=None, *, pty: bool = False, json_lines: bool = False, fps: float = 10.0,
-             realtime: bool | None = None, loop: bool | None = None, card=None, api: str = "ml",
+             realtime: bool | None = None, loop: bool | None = None, card=None, firmware: str | None = None,
              max_frames: int | None = None, overrides: dict | None = None, out=None,
              echo=None) -> dict:
     """Run the firmware on the virtual board; returns a summary.
@@ -106,7 +106,7 @@ def simulate(frames, model=None, *, pty: bool = False, json_lines: bool = False,
             out.flush()
 
     reporter = FrameReporter(emit)
-    board = VirtualBoard(frames, card, clock="real" if realtime else "virtual", fps=fps, pty=pty, api=api,
+    board = VirtualBoard(frames, card, clock="real" if realtime else "virtual", fps=fps, pty=pty, firmware=firmware,
                          loop=loop, max_frames=max_frames, on_frame=reporter, echo=echo)
     try:
         board.install(model, **(overrides or {}))
@@ -142,5 +142,6 @@ def simulate(frames, model=None, *, pty: bool = False, json_lines: bool = False,
         "labels": {label: sum(1 for r in records if r["label"] == label) for label in sorted({r["label"] for r in records})},
         "stage_ms_total": stage,
         "card": str(card) if card else None,
+        "firmware": board.release.version,
         "error": next((line for line in console if "ERROR" in line), None),
     }

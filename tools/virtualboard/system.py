@@ -32,20 +32,19 @@ class GcModule:
 
 
 class OmvModule:
-    def __init__(self, firmware_version: str):
-        self._version = firmware_version
+    """`omv` of the emulated release (py_omv.c): version_major/minor/patch are ints (MP_ROM_INT),
+    version_string() a function; disable_fb() up to 4.6, debug_mode() from 4.7."""
+
+    def __init__(self, release):
+        self._release = release
+        self.version_major, self.version_minor, self.version_patch = release.version_tuple()
+        if "disable_fb" in release.omv_names:
+            self.disable_fb = lambda disable=None: False
+        if "debug_mode" in release.omv_names:
+            self.debug_mode = lambda: False
 
     def version_string(self) -> str:
-        return self._version
-
-    def version_major(self) -> int:
-        return int(self._version.split(".")[0])
-
-    def version_minor(self) -> int:
-        return int(self._version.split(".")[1])
-
-    def version_patch(self) -> int:
-        return int(self._version.split(".")[2])
+        return self._release.version
 
     def arch(self) -> str:
         return "OMV4 H7 1024 (virtual)"
@@ -55,9 +54,6 @@ class OmvModule:
 
     def board_id(self) -> str:
         return "000000000000000000000000"
-
-    def disable_fb(self, disable=None):
-        return False
 
 
 class MicropythonModule:
@@ -93,18 +89,20 @@ class MicropythonModule:
 
 
 class SysModule:
-    """MicroPython's sys: print_exception and the usual names."""
+    """MicroPython's sys: print_exception and the usual names, of the release's MicroPython."""
 
-    implementation = type("implementation", (), {"name": "micropython", "version": (1, 23, 0)})()
     platform = "OpenMV4-H7"
     byteorder = "little"
     maxsize = 2**31 - 1
-    version = "3.4.0; MicroPython v1.23 (maskgate virtual board)"
 
-    def __init__(self, print_fn):
+    def __init__(self, print_fn, release):
         self._print = print_fn
+        mp = tuple(int(p) for p in release.micropython.split("."))
+        self.implementation = type("implementation", (), {"name": "micropython", "version": mp})()
+        self.version = f"3.4.0; MicroPython v{release.micropython} (maskgate virtual board)"
         self.argv = []
-        self.path = ["", "/sdcard", "/sdcard/lib"]
+        root = release.card_root.rstrip("/")
+        self.path = ["", root or "/", f"{root}/lib"]  # _boot.py (4.6+) / main.c (4.5: the card is /)
         self.modules = {}
 
     def print_exception(self, exc, file=None):

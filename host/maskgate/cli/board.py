@@ -5,6 +5,8 @@ import sys
 
 import click
 
+from maskgate.budget import EMULATED, NEWEST
+
 PORT_HELP = ("The camera's serial port (/dev/ttyACM0, /dev/cu.usbmodem*, COMn; a virtual board's /dev/pts/N). "
              "Default: $MASKGATE_PORT, else the only camera-like port. Opened at 115200 baud, never 921600 "
              "(the OpenMV IDE's rate).")
@@ -42,10 +44,13 @@ def _bar(description, total):
               help="Override config.json, e.g. --set door.k=2 --set door.hold_s=1 --set face_detection=false.")
 @click.option("--card", type=click.Path(file_okay=False),
               help="Folder to use as the SD card (kept afterwards: log, crops, config). Default: a temporary one.")
-@click.option("--api", type=click.Choice(["ml", "tf"]), default="ml",
-              help="Firmware inference API to emulate: ml (>= 4.5.6) or tf (older).")
+@click.option("--firmware", type=click.Choice(EMULATED), default=NEWEST,
+              help="OpenMV firmware release to emulate: its modules and what they accept, where the card "
+                   "is, its memory (4.5.5: tf API; 4.5.9: the 4.5.6-4.6 line; 4.8.1: 4.7-4.8; 5.0.0).")
+@click.option("--api", type=click.Choice(["ml", "tf"]), hidden=True,
+              help="Older spelling: tf = --firmware 4.5.5, ml = the newest release.")
 @click.option("--echo/--quiet", default=True, help="Copy the firmware's print() output to stderr.")
-def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, settings, card, api, echo):
+def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, settings, card, firmware, api, echo):
     """Run the unmodified firmware on a virtual OpenMV Cam H7.
 
     The frames go through the camera's RGB565 path, the firmware detects faces, runs the
@@ -60,8 +65,10 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
     from maskgate.board.virtualboard.simulate import parse_overrides
     from maskgate.board.virtualboard.simulate import simulate as run_simulation
 
+    if api == "tf":
+        firmware = "4.5.5"
     summary = run_simulation(frames, model, pty=pty, json_lines=json_lines, fps=fps, realtime=realtime,
-                             loop=loop, card=card, api=api, max_frames=max_frames,
+                             loop=loop, card=card, firmware=firmware, max_frames=max_frames,
                              overrides=parse_overrides(settings),
                              echo=(lambda text: sys.stderr.write(text)) if echo else None)
     if summary["crash"]:
@@ -69,7 +76,8 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
         sys.exit(1)
     if not json_lines:
         labels = ", ".join(f"{k} {v}" for k, v in summary["labels"].items())
-        click.echo(f"{summary['frames']} frames ({labels}); door opened {summary['door_openings']} time(s)")
+        click.echo(f"{summary['frames']} frames ({labels}); door opened {summary['door_openings']} time(s) "
+                   f"[OpenMV {summary['firmware']}]")
         if summary["error"]:
             click.secho(summary["error"], fg="red")
         if summary["card"]:
@@ -92,10 +100,15 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
 @click.option("--dry-run", is_flag=True, help="List what would change on the card; write nothing.")
 @click.option("--rollback", is_flag=True, help="Put back the model and config the last deploy replaced.")
 @click.option("--force", is_flag=True, help="Deploy even when the model looks too big for the free heap.")
-def deploy(port, model, to_drive, via, settings, dry_run, rollback, force):
+@click.option("--firmware", type=click.Choice(EMULATED),
+              help="OpenMV release to plan the memory for when the board cannot say (--to-drive, a bare REPL). "
+                   "Default: the release the board reports, else every supported release.")
+def deploy(port, model, to_drive, via, settings, dry_run, rollback, force, firmware):
     """Copy the firmware, the model, its labels and config.json onto the camera's card.
 
-    Checks the firmware version and the free heap first (model + tensor arena must fit).
+    Checks the firmware version and the memory first: model + tensor arena planned on the
+    board's OpenMV release (the table `maskgate info` and `quantize` use) and against the free
+    heap the board reports.
     Every changed file is written as NAME.part, verified by sha256 read-back, then renamed
     (config.json last); the replaced model and config are kept in rollback/. The board is
     then reset and must come back running the new model.
@@ -119,7 +132,7 @@ def deploy(port, model, to_drive, via, settings, dry_run, rollback, force):
         return
     model = model or default_model()
     result = deploying.deploy(model, port=port, to_drive=to_drive, via=via, overrides=parse_overrides(settings),
-                              dry_run=dry_run, force=force, log=log)
+                              dry_run=dry_run, force=force, firmware=firmware, log=log)
     plan = result["plan"]
     if dry_run:
         click.echo(f"dry run: {len(plan.changed)} file(s) would be written, nothing was")

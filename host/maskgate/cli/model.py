@@ -66,20 +66,34 @@ def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", help="Manifest for calibration images (default: the one the run was trained on).")
 @click.option("--max-model-kb", default=230, show_default=True, type=float, help="Refuse int8 models larger than this.")
-@click.option("--heap-kb", default=260, show_default=True, type=float, help="Refuse when model + arena exceed this heap.")
+@click.option("--heap-kb", type=float,
+              help="A cap of your own on model + arena. The board's memory on every supported OpenMV release "
+                   "(heap blocks, arena rounding; `maskgate info`) is checked in any case.")
 @click.option("--threshold", default=contract.THRESHOLD, show_default=True, type=float, help="Decision threshold on P(mask).")
 @click.option("--calibration-images", default=300, show_default=True, type=int)
 def quantize(run, data, max_model_kb, heap_kb, threshold, calibration_images):
-    """Full-integer int8 quantization of RUN/model.keras, gated on the board's budget.
+    """Full-integer int8 quantization of RUN/model.keras, gated on the board's memory on every
+    supported OpenMV release.
 
     Writes RUN/maskgate_int8.tflite, maskgate_float.tflite, labels.txt and manifest.json;
     exits with code 4 (and writes nothing) when the model would not fit the board."""
     from maskgate.optimize.quantize import quantize_run
 
-    manifest = quantize_run(run, _manifest_path(data) if data else None, int(max_model_kb * 1024), int(heap_kb * 1024),
-                            threshold, calibration_images)
+    manifest = quantize_run(run, _manifest_path(data) if data else None, int(max_model_kb * 1024),
+                            int(heap_kb * 1024) if heap_kb else None, threshold, calibration_images)
     _print_figures(manifest)
     click.echo(f"wrote {run}/maskgate_int8.tflite and manifest.json")
+
+
+def _release_rows(f: dict) -> list[tuple[str, str]]:
+    """One row per OpenMV release: does it fit, where the model and arena go, what is left."""
+    rows = []
+    for release, p in f["budget"].get("releases", {}).items():
+        where = f"model in {p['model_in'] or '-'}, arena {p['arena_bytes'] / 1024:.1f} KB in {p['arena_in']}"
+        verdict = f"fits ({where}; {p['largest_free_after'] / 1024:.1f} KB left in one block)" if p["ok"] \
+            else "DOES NOT FIT: " + "; ".join(p["problems"])
+        rows.append((f"  on OpenMV {release}", verdict))
+    return rows
 
 
 def _print_figures(f: dict) -> None:
@@ -94,8 +108,10 @@ def _print_figures(f: dict) -> None:
         ("MACs / inference", f"{f['macs']:,}"),
         ("tflite-micro arena (host, exact)", f"{f['arena_bytes']:,} B"),
         ("arena on the board", f"{f['arena_bytes_board']:,} B"),
-        ("model + board arena", f"{f['budget']['model_plus_arena_bytes'] / 1024:.1f} KB of {f['budget']['heap_bytes'] / 1024:.0f} KB"
+        ("model + board arena", f"{f['budget']['model_plus_arena_bytes'] / 1024:.1f} KB"
+                                 + (f" (cap {f['budget']['heap_bytes'] / 1024:.0f} KB)" if f["budget"].get("heap_bytes") else "")
                                  + (" ok" if f["budget"]["ok"] else " OVER BUDGET")),
+        *_release_rows(f),
         ("M7 latency (ESTIMATE)", f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms "
                                   f"(typical {e['latency_ms']['typical']:.2f} ms at {e['cycles_per_mac']['typical']} cycles/MAC, 480 MHz)"),
         ("M7 inferences/s (ESTIMATE)", f"{e['fps']['high']:.0f}–{e['fps']['low']:.0f}"),

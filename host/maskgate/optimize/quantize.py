@@ -86,7 +86,7 @@ def check_input_contract(tflite_bytes: bytes) -> None:
 
 def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, arch: str,
                  training: dict | None = None, threshold: float = contract.THRESHOLD,
-                 model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int = budget.HEAP_BYTES) -> dict:
+                 model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int | None = None) -> dict:
     """Gate the int8 model on the budget, then write model(s), labels.txt and manifest.json.
     Raises BudgetError (and writes nothing) when the model cannot go on the board."""
     check_input_contract(int8_bytes)
@@ -102,7 +102,8 @@ def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, 
         "schema": 1,
         "model_file": INT8_FILE,
         "float_model_file": FLOAT_FILE if float_bytes is not None else None,
-        **{k: figures[k] for k in ("sha256", "bytes", "gzip_bytes", "params", "macs", "arena_bytes", "arena_bytes_board")},
+        **{k: figures[k] for k in ("sha256", "bytes", "gzip_bytes", "params", "macs", "arena_bytes",
+                                   "arena_bytes_used_board", "arena_bytes_board")},
         "arch": arch,
         "budget": figures["budget"],
         "estimate": figures["estimate"],
@@ -120,7 +121,7 @@ def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, 
 
 
 def quantize_run(run_dir, data_manifest=None, model_max_bytes: int = budget.MODEL_MAX_BYTES,
-                 heap_bytes: int = budget.HEAP_BYTES, threshold: float = contract.THRESHOLD,
+                 heap_bytes: int | None = None, threshold: float = contract.THRESHOLD,
                  calibration_images: int = 300) -> dict:
     """RUN/model.keras -> RUN/maskgate_int8.tflite + maskgate_float.tflite + labels + manifest."""
     from maskgate.data.arrays import load_split
