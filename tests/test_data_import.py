@@ -243,3 +243,61 @@ def test_real_12k_keeps_the_publisher_split_without_leaks(tmp_path, shared_datas
     assert all(PRIORITY[kept["split"]] >= PRIORITY[dropped["publisher_split"]] for dropped, kept in result.duplicates)
     splits = Counter(r["split"] for r in rows)
     assert splits["val"] >= 780 and splits["test"] >= 990 and splits["train"] > 9500
+
+
+def test_join_folder_groups_is_transitive_and_keeps_the_first_id():
+    from maskgate.data.split import join_folder_groups
+
+    rows = [{"group": g, "folder": f} for g, f in
+            [("g1", "s/a"), ("g2", "s/a"), ("g3", "s/b"), ("g2", "s/b"), ("g4", ""), ("g5", "t/a"), ("g4", "")]]
+    assert join_folder_groups(rows) == 2
+    assert [r["group"] for r in rows] == ["g1", "g1", "g1", "g1", "g4", "g5", "g4"]
+
+
+def test_a_big_group_goes_to_train_not_over_a_split():
+    from maskgate.data.split import assign_splits
+
+    rows = [{"group": "big", "source": "s", "label": "mask", "publisher_split": None} for _ in range(60)]
+    rows += [{"group": f"g{i}", "source": "s", "label": "mask", "publisher_split": None} for i in range(40)]
+    assign_splits(rows, seed=0, val_fraction=0.1, test_fraction=0.1)
+    assert {r["split"] for r in rows[:60]} == {"train"}
+    assert Counter(r["split"] for r in rows[60:]) == {"test": 10, "val": 10, "train": 20}
+
+
+def test_a_sub_folder_stays_in_one_split(tmp_path):
+    # face-mask-rwmfd's layout: with_mask/NNNN/, one folder per original source page. The pages
+    # differ in size, as the real ones do (4 to 300 pictures); none may straddle two splits.
+    pages = tmp_path / "scenes"
+    for page, n in enumerate((12, 3, 8, 1, 5, 9, 2, 6, 4, 10)):
+        put(pages / "with_mask" / f"{page:04d}", n)
+    put(pages / "without_mask", 30)
+    # a near copy of page 1's first picture on page 2: the two pages become one group
+    first = cv2.imread(str(pages / "with_mask" / "0001" / "0000.jpg"))
+    cv2.imwrite(str(pages / "with_mask" / "0002" / "near.png"), np.clip(first.astype(int) + 5, 0, 255).astype(np.uint8))
+    result = run_import([pages], tmp_path / "out", seed=3, val_fraction=0.2, test_fraction=0.2, progress=False)
+    rows = read_manifest(result.manifest)
+    assert groups_split_once(rows)
+    page_of = {r["path"]: Path(r["path"]).parent.name for r in rows if r["label"] == "mask"}
+    groups_of_page = defaultdict(set)
+    for r in rows:
+        if r["label"] == "mask":
+            groups_of_page[page_of[r["path"]]].add(r["group"])
+    assert all(len(g) == 1 for g in groups_of_page.values())
+    assert groups_of_page["0001"] == groups_of_page["0002"]
+    assert len({r["group"] for r in rows if r["label"] == "mask"}) == 9
+    # bare faces directly in their class folder are still grouped picture by picture
+    assert len({r["group"] for r in rows if r["label"] == "no_mask"}) == 30
+    assert {r["split"] for r in rows if r["label"] == "mask"} == {"train", "val", "test"}
+
+
+def test_real_rwmfd_pages_never_straddle_splits(tmp_path, shared_datasets):
+    result = run_import([shared_datasets / "face-mask-rwmfd"], tmp_path / "out", progress=False)
+    rows = read_manifest(result.manifest)
+    splits_of_page = defaultdict(set)
+    for r in rows:
+        splits_of_page[Path(r["path"]).parent.name].add(r["split"])
+    assert all(len(s) == 1 for s in splits_of_page.values())
+    assert groups_split_once(rows) and {r["label"] for r in rows} == {"mask"}
+    # a few pages hold most pictures (and share copies): they go to train, not swamp val or test
+    share = Counter(r["split"] for r in rows)
+    assert share["train"] > 0.6 * len(rows) and 0 < share["val"] < 0.2 * len(rows) and 0 < share["test"] < 0.2 * len(rows)

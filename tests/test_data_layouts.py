@@ -155,3 +155,34 @@ def test_real_layouts(shared_datasets):
     assert {e.label for e in layout.entries} == {"mask", "no_mask"}
     layout = detect_layout(shared_datasets / "face-mask-chandrikadeb7")
     assert layout.name == "class-folders" and len(layout.entries) == 4070
+
+
+def test_sub_folders_of_a_class_folder_are_recorded(tmp_path):
+    # face-mask-rwmfd: with_mask/NNNN/, one folder per original source page
+    for page, n in (("0000", 2), ("0001", 3)):
+        put_images(tmp_path / "with_mask" / page, n)
+    put_images(tmp_path / "with_mask" / "0001" / "deeper", 1, seed=1)
+    put_images(tmp_path / "without_mask", 2)
+    layout = detect_layout(tmp_path)
+    assert layout.name == "class-folders"
+    assert Counter((e.label, e.folder) for e in layout.entries) == {
+        ("mask", "0000"): 2, ("mask", "0001"): 4, ("no_mask", ""): 2}
+    assert any("2 sub-folders inside class folders" in note for note in layout.notes)
+
+
+def test_utkface_names_are_bare_faces(tmp_path):
+    # face-utkface: without_mask/AGE_GENDER_RACE_DATE.jpg.chip.jpg (two published names lack the race)
+    names = ["100_1_0_20170110183726390.jpg.chip.jpg", "61_1_20170109142408075.jpg.chip.jpg"]
+    put_images(tmp_path / "without_mask", 2, names=names)
+    layout = detect_layout(tmp_path)
+    assert layout.name == "class-folders" and not layout.ignored
+    assert sorted((e.path.name, e.label, e.folder) for e in layout.entries) == sorted((n, "no_mask", "") for n in names)
+
+
+def test_real_one_class_layouts(shared_datasets):
+    utk = detect_layout(shared_datasets / "face-utkface")
+    assert utk.name == "class-folders" and len(utk.entries) == 9780
+    assert {e.label for e in utk.entries} == {"no_mask"} and all(e.path.name.endswith(".jpg.chip.jpg") for e in utk.entries)
+    rwmfd = detect_layout(shared_datasets / "face-mask-rwmfd")
+    assert rwmfd.name == "class-folders" and len(rwmfd.entries) == 1194
+    assert {e.label for e in rwmfd.entries} == {"mask"} and len({e.folder for e in rwmfd.entries}) == 23

@@ -1,9 +1,10 @@
 """`maskgate build`: import -> train -> quantize -> evaluate from one config file.
 
-Data is found before it is fetched: with `--data DIR` each source named in the config is looked
-for as DIR itself (when DIR carries its name), DIR/NAME or a sibling DIR/../NAME; anything not
-found is downloaded into [data].fetch_to. A training source that cannot be had stops the build;
-an evaluation-only source that cannot be had is skipped with a warning.
+Data is found before it is fetched (maskgate.data.sources): with `--data DIR` each source named
+in the config is looked for in DIR, then in [data].fetch_to, and fetched there from the
+catalogue when absent. A source that needs an account this machine lacks is skipped with one
+line saying how to add it; the build trains on what it got and its report says which sources
+were used, which were skipped and why, and what it could evaluate on.
 """
 from __future__ import annotations
 
@@ -14,54 +15,14 @@ from rich.console import Console
 
 from maskgate import __version__
 from maskgate.atomic import write_json, write_text
-from maskgate.errors import DataError, FetchError
 
 console = Console(stderr=True)
 
 
-def locate(name: str, data_dir: Path | None) -> Path | None:
-    if data_dir is None:
-        return None
-    for candidate in (data_dir if data_dir.name == name else None, data_dir / name, data_dir.parent / name):
-        if candidate is not None and candidate.is_dir():
-            return candidate
-    return None
-
-
-def find_or_fetch(name: str, data_dir: Path | None, fetch_to: Path) -> Path:
-    found = locate(name, data_dir) or locate(name, fetch_to)
-    if found:
-        return found
-    from maskgate.data.fetch import fetch
-
-    console.print(f"[bold]{name}[/] not found locally: fetching into {fetch_to}")
-    return fetch([name], fetch_to)[name]
-
-
-def training_sources(config: dict, data_dir: Path | None) -> list[str]:
-    """NAME=PATH specs for the importer. A --data folder that is none of the configured sources
-    is the user's own dataset and is used as the only training source."""
-    names = config["data"]["sources"]
-    fetch_to = Path(config["data"]["fetch_to"])
-    if data_dir is not None and not any(locate(n, data_dir) for n in names):
-        return [f"{data_dir.resolve().name}={data_dir}"]
-    return [f"{n}={find_or_fetch(n, data_dir, fetch_to)}" for n in names]
-
-
-def evaluation_sources(config: dict, data_dir: Path | None) -> list[Path]:
-    fetch_to = Path(config["data"]["fetch_to"])
-    found = []
-    for name in config["evaluate"]["sources"]:
-        try:
-            found.append(find_or_fetch(name, data_dir, fetch_to))
-        except (FetchError, DataError) as e:
-            console.print(f"[yellow]warning:[/] evaluation source {name} skipped: {e}")
-    return found
-
-
 def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
-    from maskgate import evaluate, train
-    from maskgate.data.importer import import_sources
+    from maskgate import contract, evaluate, train
+    from maskgate.data import sources
+    from maskgate.data.importer import run_import
     from maskgate.optimize.quantize import quantize_run
 
     started = time.time()
@@ -78,12 +39,14 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
     console.rule("[bold]1/4 import")
     t = time.time()
     d = config["data"]
-    manifest = import_sources(
-        training_sources(config, data_dir), out_dir / "data", label_map=d["label_map"] or None,
+    got = sources.gather(config, data_dir)
+    imported = run_import(
+        got.import_specs(), out_dir / "data", label_map=d["label_map"] or None,
         holdout_source=d["holdout_source"] or None, seed=d["seed"], val_fraction=d["val_fraction"],
         test_fraction=d["test_fraction"], crop_faces=d["crop_faces"],
     )
-    train_manifest = manifest
+    sources.check_enough(imported.rows, contract.labels_for(cfg.num_classes), got)
+    manifest = train_manifest = imported.manifest
     if d["synth_masks"]:
         from maskgate.data.synth_masks import synth_masks
 
@@ -110,7 +73,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
     console.rule("[bold]4/4 evaluate")
     t = time.time()
     # the imported test split only (no synthetic pictures), then the sources never trained on
-    specs = [f"{manifest}:test"] + [str(p) for p in evaluation_sources(config, data_dir)]
+    specs = [f"{manifest}:test"] + [str(s.path) for s in got.unseen]
     result = evaluate.evaluate(run_dir, specs, out_dir / "eval", camera_crop=config["evaluate"]["camera_crop"])
     timings["evaluate_s"] = round(time.time() - t, 1)
     timings["total_s"] = round(time.time() - started, 1)
@@ -126,6 +89,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
         "accuracy": {s["name"]: {"float": s["float"]["accuracy"], "int8": s["int8"]["accuracy"], "images": s["images"]} for s in result["datasets"]},
         "tflite_micro": result.get("tflite_micro"),
         "timings": timings,
+        "data": sources.summary(got, imported.rows),
     }
     write_json(out_dir / "build.json", summary)
     write_text(out_dir / "build.md", build_markdown(summary))
@@ -153,4 +117,8 @@ def build_markdown(s: dict) -> str:
     for name, a in s["accuracy"].items():
         lines.append(f"| accuracy {name} ({a['images']} images) | float {a['float'] * 100:.2f} %, int8 {a['int8'] * 100:.2f} % |")
     lines.append(f"| wall time | {s['timings']['total_s']:.0f} s ({', '.join(f'{k} {v}' for k, v in s['timings'].items() if k != 'total_s')}) |")
+    if "data" in s:
+        from maskgate.data.sources import markdown
+
+        lines += markdown(s["data"])
     return "\n".join(lines) + "\n"

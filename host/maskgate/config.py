@@ -10,13 +10,19 @@ import copy
 import tomllib
 from pathlib import Path
 
+from maskgate.data.catalogue import DEFAULT_DOWNLOAD_DIR
 from maskgate.errors import DataError
 
 DEFAULTS = {
     "name": "default",
     "data": {
+        # what the recipe trains on: names in the dataset catalogue (or folders in --data); a
+        # source that needs an account this machine lacks is skipped (maskgate.data.sources)
         "sources": ["face-mask-12k"],
-        "fetch_to": "data/datasets",
+        # where sources are downloaded to (the same folder `maskgate data fetch` uses)
+        "fetch_to": DEFAULT_DOWNLOAD_DIR,
+        # dataset catalogue file; "" = the one shipped with maskgate (datasets/catalogue.toml)
+        "catalogue": "",
         "label_map": {},
         "holdout_source": "",
         "seed": 0,

@@ -51,39 +51,41 @@ def import_(sources, out_dir, label_map, holdout_source, seed, val_fraction, tes
 
 @data.command("fetch")
 @click.argument("names", nargs=-1, metavar="[NAME...]")
-@click.option("--to", "to_dir", default="data/sources", show_default=True, type=click.Path(file_okay=False),
-              help="Folder that receives one sub-folder per dataset.")
+@click.option("--to", "to_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder that receives one sub-folder per dataset.  [default: data/datasets, the folder "
+                   "`maskgate build` looks in]")
 @click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False),
               help="Dataset catalogue (TOML). Default: datasets/catalogue.toml of this repository.")
 def fetch_(names, to_dir, catalogue_file):
-    """Download and unpack public datasets from the catalogue into TO/NAME.
+    """Download, verify and unpack public datasets from the catalogue into TO/NAME.
 
     Without NAME, list the catalogue. Interrupted downloads resume; a dataset already in
-    TO/NAME is not fetched again. Kaggle datasets need a Kaggle API token
-    (~/.kaggle/kaggle.json) and `pip install kaggle`.
+    TO/NAME is not fetched again. GitHub sources are archives of a pinned commit, checked file
+    by file after unpacking; Kaggle datasets need a Kaggle API token (~/.kaggle/kaggle.json)
+    and `pip install kaggle`.
 
     \b
     Example:
-      maskgate data fetch face-mask-chandrikadeb7 --to data/sources
-      maskgate data import data/sources/face-mask-chandrikadeb7 --out data/masks
+      maskgate data fetch face-mask-chandrikadeb7
+      maskgate data import data/datasets/face-mask-chandrikadeb7 --out data/masks
     """
     from rich.console import Console
     from rich.table import Table
 
-    from maskgate.data.catalogue import load_catalogue
+    from maskgate.data.catalogue import DEFAULT_DOWNLOAD_DIR, how_fetched, load_catalogue
     from maskgate.data.fetch import fetch
 
     if not names:
         table = Table(title="dataset catalogue")
         table.add_column("name", no_wrap=True)
-        for column in ("kind", "layout", "pictures", "licence"):
+        for column in ("fetched as", "layout", "pictures", "licence"):
             table.add_column(column)
         for entry in load_catalogue(catalogue_file).values():
             counts = ", ".join(f"{n} {label}" for label, n in entry["expected"].items())
-            table.add_row(entry["name"], entry["kind"], entry["layout"], counts, entry["licence"])
+            table.add_row(entry["name"], how_fetched(entry), entry["layout"], counts, entry["licence"])
         Console().print(table)
         return
-    for name, folder in fetch(names, to_dir, catalogue_file).items():
+    for name, folder in fetch(names, to_dir or DEFAULT_DOWNLOAD_DIR, catalogue_file).items():
         click.echo(f"{name}: {folder}")
 
 

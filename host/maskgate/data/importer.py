@@ -21,7 +21,7 @@ from .hashing import NEAR_DUPLICATE_DISTANCE, phash, phash_hex, sha256_bytes
 from .images import ImageError, decode_rgb
 from .layouts import Entry, Layout, detect_layout
 from .manifest import write_manifest
-from .split import assign_splits, check_fractions, inherit_from_duplicates
+from .split import assign_splits, check_fractions, inherit_from_duplicates, join_folder_groups
 
 _NAMED_SOURCE = re.compile(r"^(?P<name>[\w.\-]+)=(?P<path>.+)$")
 
@@ -56,7 +56,8 @@ def import_sources(
     OUT_DIR/skipped.csv and OUT_DIR/import-report.md beside it. Returns the manifest path.
 
     Exact duplicates (sha256) are dropped, near-duplicates (pHash within `near_distance`
-    bits) share a group; publisher splits are kept, `holdout_source` goes to test whole, the
+    bits) share a group, and so do the pictures of one sub-folder of a class folder (one
+    original page or person, as in face-mask-rwmfd's with_mask/NNNN/); publisher splits are kept, `holdout_source` goes to test whole, the
     rest is split by group with `seed`; no group straddles two splits. `crop_faces` stores the
     largest Haar face box of each picture in the `face` column.
     """
@@ -99,6 +100,8 @@ def run_import(sources, out_dir, label_map=None, holdout_source=None, seed=0, va
             "path": path, "source": name, "label": entry.label, **found,
             "group": "", "split": "", "face": faces[0] if faces else None,
             "publisher_split": entry.split,
+            # one sub-folder of a class folder (a source page, person, session): one group
+            "folder": f"{name}/{entry.folder}" if entry.folder else "",
         })
 
     result.rows, result.duplicates = dedupe.drop_exact_duplicates(result.rows)
@@ -107,6 +110,11 @@ def run_import(sources, out_dir, label_map=None, holdout_source=None, seed=0, va
     if not result.rows:
         raise DataError(f"no usable pictures in the sources (reasons in {out_dir / 'skipped.csv'})")
     dedupe.assign_groups(result.rows, near_distance)
+    # a dropped copy still says which sub-folder (source page) it came from: that page joins
+    # the group of the copy kept
+    stand_ins = [{"group": kept["group"], "folder": dropped["folder"]}
+                 for dropped, kept in result.duplicates if dropped["folder"]]
+    join_folder_groups(result.rows + stand_ins)
     result.moved = inherit_from_duplicates(result.duplicates, holdout_source)
     result.moved += assign_splits(result.rows, seed, val_fraction, test_fraction, holdout_source)
 

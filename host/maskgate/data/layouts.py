@@ -5,6 +5,11 @@ Layouts (checked in this order):
   openmv-ide        <name>.class/ folders (older IDEs: 00000.<name>.class/), labels.txt at the root
   kaggle-12k        Train|Validation|Test/ x <class>/ (the publisher's split is kept)
   class-folders     <class>/ folders, e.g. with_mask/ without_mask/ (any case)
+
+Pictures may sit in sub-folders of a class folder (face-mask-rwmfd: with_mask/0001/, one per
+original source page). Each entry records its first sub-folder, and the importer keeps all
+pictures of one sub-folder in one split, since pictures of one page, person or session are more
+alike than near-duplicate hashing can tell.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ class Entry(NamedTuple):
     path: Path
     label: str
     split: str | None  # the publisher's split, None when the source has none
+    folder: str = ""  # the sub-folder of the class folder it sits in ("" when directly in it)
 
 
 @dataclass
@@ -113,6 +119,9 @@ def detect_layout(root, label_map: dict | None = None) -> Layout:
             f"{root}: layout {layout.name} found but it holds no pictures "
             f"({' '.join(IMAGE_EXTENSIONS)})"
         )
+    folders = {e.folder for e in layout.entries if e.folder}
+    if folders:
+        layout.notes.append(f"{len(folders)} sub-folders inside class folders: each one's pictures stay in one split")
     return layout
 
 
@@ -207,12 +216,13 @@ def _collect(layout: Layout, folder: Path, label: str, split: str | None) -> Non
     """Every picture under `folder` (sub-folders too) belongs to `label`."""
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        inside = Path(dirpath).relative_to(folder).parts
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
             if is_image_name(path):
-                layout.entries.append(Entry(path, label, split))
+                layout.entries.append(Entry(path, label, split, inside[0] if inside else ""))
             else:
                 layout.ignored.append((path, f"not a picture file name ({path.suffix or 'no extension'})"))
 

@@ -24,7 +24,9 @@ def assign_splits(
 
     A publisher's split is kept; the holdout source goes to test whole; the other groups are
     shuffled with `seed` per (source, label) and filled into test, val, then train by row
-    count. Returns Counter {(from_split, to_split): rows moved to keep a group together}.
+    count: a group goes to test (or val) only when it brings that split nearer its share, so one
+    big group (a source page of hundreds of pictures) goes to train instead of swamping val or
+    test. Returns Counter {(from_split, to_split): rows moved to keep a group together}.
     """
     check_fractions(val_fraction, test_fraction)
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -53,11 +55,42 @@ def assign_splits(
         want = {"test": round(test_fraction * total), "val": round(val_fraction * total)}
         have = Counter()
         for gid in gids:
-            split = next((s for s in ("test", "val") if have[s] < want[s]), "train")
-            have[split] += len(groups[gid])
+            size = len(groups[gid])
+            # nearer its share with the group than without: overshoot at most by what was missing
+            split = next((s for s in ("test", "val") if 2 * (want[s] - have[s]) >= size), "train")
+            have[split] += size
             for row in groups[gid]:
                 row["split"] = split
     return moved
+
+
+def join_folder_groups(rows: list[dict], key: str = "folder") -> int:
+    """Give every row that shares a non-empty row[key] the same group, merged with the
+    near-duplicate groups its rows already belong to (transitively), so a split keeps one
+    original page, person or session on one side. A merged group takes the id of the group
+    that comes first in row order. Returns how many groups were merged away."""
+    order: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        order.setdefault(row["group"], i)
+    parent = {gid: gid for gid in order}
+
+    def find(gid: str) -> str:
+        while parent[gid] != gid:
+            parent[gid] = parent[parent[gid]]
+            gid = parent[gid]
+        return gid
+
+    first_of: dict[str, str] = {}
+    for row in rows:
+        if not row.get(key):
+            continue
+        a, b = find(first_of.setdefault(row[key], row["group"])), find(row["group"])
+        if a != b:
+            keep, drop = sorted((a, b), key=order.__getitem__)
+            parent[drop] = keep
+    for row in rows:
+        row["group"] = find(row["group"])
+    return sum(1 for gid in parent if parent[gid] != gid)
 
 
 def inherit_from_duplicates(duplicates, holdout_source: str | None = None) -> Counter:
