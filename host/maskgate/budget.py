@@ -213,15 +213,6 @@ def m7_figures(tflite_bytes: bytes, libtflm=None) -> dict:
         return {"kind": "failed", "reason": str(e)}
 
 
-def latency_summary(figures: dict) -> dict:
-    """The latency figure to quote: from the counted instructions when there are some, else the
-    MACs estimate, marked as the weaker one."""
-    m7 = figures.get("m7") or {}
-    if m7.get("kind") == "measured":
-        return {"source": "instructions", "instructions": m7["instructions"], **m7["latency"]}
-    return {"source": "macs", "weaker": True, "why": m7.get("reason", "not measured"), **figures["estimate"]}
-
-
 def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, heap_bytes: int = HEAP_BYTES,
                   libtflm=None, emulate: bool = False) -> dict:
     """Everything `maskgate info` prints and manifest.json records about a .tflite. With

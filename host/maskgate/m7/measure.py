@@ -199,13 +199,17 @@ def measure(tflite_bytes: bytes, lib: toolchain.Libtflm, inputs=None, count: int
 
     started = time.perf_counter()
     inputs = default_inputs(tflite_bytes, count, seed) if inputs is None else inputs
+    from concurrent.futures import ThreadPoolExecutor
+
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    counts = run_counts(tflite_bytes, inputs, lib, profile=1)
+    with ThreadPoolExecutor(1) as pool:  # the emulator runs while the PC computes the reference
+        emulated = pool.submit(run_counts, tflite_bytes, inputs, lib, 1)
+        reference = reference_outputs(tflite_bytes, inputs)
+        counts = emulated.result()
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     emulated_seconds = time.perf_counter() - started
     # CPU time of the QEMU processes: what the measurement costs, whatever else the machine runs
     emulator_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    reference = reference_outputs(tflite_bytes, inputs)
     identical = sum(e == r for e, r in zip(counts["outputs"], reference))
     if identical != len(inputs):
         first = next(i for i, (e, r) in enumerate(zip(counts["outputs"], reference)) if e != r)
@@ -235,6 +239,5 @@ def measure(tflite_bytes: bytes, lib: toolchain.Libtflm, inputs=None, count: int
         "check": {"inputs": len(inputs), "identical": identical, "distinct_outputs": len(set(map(tuple, reference))),
                   "reference": "tflite-micro on the PC (reference kernels)"},
         "latency": budget.latency_from_instructions(worst),
-        "seconds": {"emulator": round(emulated_seconds, 2), "emulator_cpu": round(emulator_cpu, 2),
-                    "total": round(time.perf_counter() - started, 2)},
+        "seconds": {"total": round(emulated_seconds, 2), "emulator_cpu": round(emulator_cpu, 2)},
     }

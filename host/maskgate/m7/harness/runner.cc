@@ -50,7 +50,9 @@ void add_ops(Resolver &r) {
     r.AddTransposeConv(); r.AddUnpack();
 }
 
-// ---- per-operator counting: one trampoline per builtin code, around the library's kernel
+// ---- per-operator counting: one trampoline per builtin code, around the library's kernel.
+// A bracket also holds the call into the kernel (load of its address, BLX, the status move):
+// a few instructions per operator, no more (runner totals and per-op sums agree to that).
 constexpr int kCodes = 256;
 constexpr int kMaxOps = 512;
 TfLiteStatus (*original[kCodes])(TfLiteContext *, TfLiteNode *);
