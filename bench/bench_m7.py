@@ -267,8 +267,6 @@ def main() -> None:
     md += op_table(fig, kernels) + [""] + layer_table(fig) + [""]
 
     # 3. every architecture
-    from maskgate.optimize.quantize import input_details  # noqa: F401  (TensorFlow loads here)
-
     rep = pixels if pixels is not None else np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
     archs = args.archs.split(",") if args.archs else nets.names()
     rows = [{"arch": "maskgate (shipped, trained)", "macs": sum(r["macs"] for r in fig["layers"]), "bytes": len(shipped),

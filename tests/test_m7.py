@@ -19,7 +19,7 @@ from maskgate.m7 import build, emulator, measure, selfcheck, toolchain
 
 
 @pytest.fixture(scope="module")
-def arm_tools(tmp_path_factory):
+def arm_tools():
     missing = toolchain.missing_tools()
     if missing:
         pytest.skip("; ".join(missing))

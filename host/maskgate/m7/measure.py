@@ -10,8 +10,10 @@ almost no data-dependent branches) and the spread over the inputs is reported.
 from __future__ import annotations
 
 import os
+import resource
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -121,8 +123,6 @@ def run_counts(tflite_bytes: bytes, inputs: list[list[np.ndarray]], lib: toolcha
     """Counts and raw outputs: invoke (instructions per inference), ops (per operator, of each
     profiled inference), outputs (bytes per output tensor). The inferences are shared among
     `jobs` QEMU processes at once (default: one per CPU); each count is exact whichever runs it."""
-    from concurrent.futures import ThreadPoolExecutor
-
     elf = build.runner_elf(lib)
     jobs = max(1, min(jobs or os.cpu_count() or 1, MAX_JOBS, len(inputs)))
     bounds = np.linspace(0, len(inputs), jobs + 1).astype(int)
@@ -195,12 +195,8 @@ def measure(tflite_bytes: bytes, lib: toolchain.Libtflm, inputs=None, count: int
     tflite-micro on the PC for every input. Raises EmulatorError when they differ."""
     from maskgate import budget
 
-    import resource
-
     started = time.perf_counter()
     inputs = default_inputs(tflite_bytes, count, seed) if inputs is None else inputs
-    from concurrent.futures import ThreadPoolExecutor
-
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with ThreadPoolExecutor(1) as pool:  # the emulator runs while the PC computes the reference
         emulated = pool.submit(run_counts, tflite_bytes, inputs, lib, 1)
