@@ -10,8 +10,12 @@ Memory (MEMORY, one row per firmware layout): where the model and the arena go a
 release rounds them, read from the OpenMV source. quantize, info, deploy and the virtual board
 all plan with `plan()` on these rows, so they give the same answer for the same model.
 
-Latency cannot be measured without the board, so it is MACs x cycles-per-MAC / 480 MHz with the
-range derived from MLPerf Tiny results (1.4-3.0, typical 2.0), always labelled as an estimate.
+Latency: where the Arm toolchain, QEMU and a libtflm checkout are there (maskgate.m7), the
+instructions one inference executes in OpenMV's TFLM + CMSIS-NN library are counted on an
+emulated Cortex-M7, and milliseconds follow from a stated cycles-per-instruction range whose
+lower end, 0.5, is the M7's dual-issue limit (no code runs faster). Without them latency is
+MACs x cycles-per-MAC / 480 MHz (1.4-3.0, typical 2.0, from MLPerf Tiny results), the weaker
+figure. Both are estimates of board time; only the instruction count is measured.
 """
 from __future__ import annotations
 
@@ -409,11 +413,51 @@ def estimate(macs: int) -> dict:
     }
 
 
+# Cycles per instruction on the Cortex-M7 for TFLM + CMSIS-NN. The floor is physics: the M7
+# issues at most two instructions a cycle. Typical and high are assumptions, not measurements:
+# CMSIS-NN's inner loops pair loads with SMLAD/ALU work (about one instruction a cycle), and
+# wait states, cache misses (weights and activations outside the TCMs) and load-use stalls
+# push that up by half again.
+CYCLES_PER_INSTRUCTION = {"floor": 0.5, "typical": 1.0, "high": 1.5}
+
+
+def latency_from_instructions(instructions: int) -> dict:
+    """Board latency from an instruction count: a band, labelled as an estimate."""
+    latency = {k: instructions * c / CLOCK_HZ * 1000.0 for k, c in CYCLES_PER_INSTRUCTION.items()}
+    return {
+        "kind": "estimate",
+        "basis": "instructions counted on the emulated Cortex-M7 x cycles/instruction / 480 MHz; the floor "
+                 "(0.5 cycles/instruction) is the M7's dual issue, typical and high are assumed",
+        "clock_hz": CLOCK_HZ,
+        "cycles_per_instruction": dict(CYCLES_PER_INSTRUCTION),
+        "latency_ms": {k: round(v, 3) for k, v in latency.items()},
+        "fps": {k: round(1000.0 / v, 1) if v > 0 else None for k, v in latency.items()},
+    }
+
+
+def m7_figures(tflite_bytes: bytes, libtflm=None) -> dict:
+    """Instructions per inference and per operator on the emulated M7 (maskgate.m7.measure),
+    or why there are none: {"kind": "unavailable" | "failed", "reason": ...}, in which case the
+    MACs estimate is the only latency figure."""
+    from maskgate.errors import EmulatorError
+    from maskgate.m7 import measure, toolchain
+
+    reason = toolchain.unavailable_reason(libtflm)
+    if reason:
+        return {"kind": "unavailable", "reason": reason}
+    try:
+        return measure.measure(tflite_bytes, toolchain.find_libtflm(libtflm))
+    except EmulatorError as e:
+        return {"kind": "failed", "reason": str(e)}
+
+
 def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, heap_bytes: int | None = None,
-                  releases=EMULATED) -> dict:
+                  releases=EMULATED, libtflm=None, emulate: bool = False) -> dict:
     """Everything `maskgate info` prints and manifest.json records about a .tflite: the memory
     plan on each release in `releases` (the gate: it must fit all of them), and heap_bytes, an
-    optional cap of the build's own on model + arena."""
+    optional cap of the build's own on model + arena. With `emulate` it adds "m7": the counted
+    M7 instructions when the toolchain and a libtflm (`libtflm`, else $MASKGATE_LIBTFLM) are
+    there (and "instructions" per layer), else why not."""
     costs = layer_costs(tflite_bytes)
     macs = sum(r["macs"] for r in costs)
     arena = arena_bytes(tflite_bytes)
@@ -423,7 +467,7 @@ def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, h
     plans = {r: plan(r, len(tflite_bytes), used) for r in releases}
     ok = (len(tflite_bytes) <= model_max_bytes and all(p["ok"] for p in plans.values())
           and (heap_bytes is None or total <= heap_bytes))
-    return {
+    figures = {
         "sha256": hashlib.sha256(tflite_bytes).hexdigest(),
         "bytes": len(tflite_bytes),
         "gzip_bytes": len(gzip.compress(tflite_bytes, compresslevel=9, mtime=0)),
@@ -443,6 +487,13 @@ def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, h
         "estimate": estimate(macs),
         "layers": [{"op": r["op"], "output": list(r["output"]), "macs": r["macs"]} for r in costs],
     }
+    if emulate:
+        m7 = m7_figures(tflite_bytes, libtflm)
+        if m7["kind"] == "measured":
+            for row, counted in zip(figures["layers"], m7["layers"]):
+                row["instructions"] = counted["instructions"]
+        figures["m7"] = m7
+    return figures
 
 
 def budget_problems(figures: dict) -> list[str]:

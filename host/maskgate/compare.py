@@ -3,10 +3,12 @@
 Every architecture is trained (or its run reloaded) on the same manifest, exported through the
 same int8 path, budget gate and evaluation as a shipped model (models over budget are still
 measured, and marked), and every method runs on the chosen architectures with
-`optimize.methods`. The table gives float / int8 / gzip size, parameters, MACs, board arena,
-estimated M7 latency and float / int8 accuracy on the test split and on an unseen source; the
-plot is int8 accuracy against int8 size with the Pareto front (smallest model for its accuracy)
-marked.
+`optimize.methods`. The table gives float / int8 / gzip size, parameters, MACs, the
+instructions one inference executes on the emulated Cortex-M7 (maskgate.m7, when the toolchain
+and a libtflm are there; --libtflm or $MASKGATE_LIBTFLM), board arena, estimated M7 latency
+(from the instructions, else from MACs, marked) and float / int8 accuracy on the test split and
+on an unseen source; the plot is int8 accuracy against int8 size with the Pareto front
+(smallest model for its accuracy) marked, and instructions against MACs.
 """
 from __future__ import annotations
 
@@ -82,6 +84,33 @@ def pick_teacher(teacher: str, student: str, runs: dict) -> str:
     return str(runs[teacher]) if teacher in runs else teacher
 
 
+def m7_of(summary: dict) -> dict:
+    """The emulated-M7 count of a compared model: from its manifest (quantize counted it), else
+    counted now (models over budget have no manifest), or why there is none."""
+    out = Path(summary["out"])
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        m7 = json.loads(manifest.read_text()).get("m7")
+        if m7:
+            return m7
+    for model in (out / "maskgate_int8.tflite", out / "over_budget" / "maskgate_int8.tflite"):
+        if model.exists():
+            return budget.m7_figures(model.read_bytes())
+    return {"kind": "unavailable", "reason": "no int8 model to run (dynamic range)"}
+
+
+def _m7_columns(m7: dict) -> dict:
+    measured = m7.get("kind") == "measured"
+    return {
+        "instructions": m7["instructions"] if measured else None,
+        "m7_ms": m7["latency"]["latency_ms"] if measured else None,
+        "no_mac_share": m7.get("no_mac_share") if measured else None,
+        "m7_check": m7.get("check") if measured else None,
+        "m7_library": m7.get("library") if measured else None,
+        "m7_reason": None if measured else m7.get("reason"),
+    }
+
+
 def _row(arch_spec: str, method: str, summary: dict) -> dict:
     f = summary["figures"]
     # evaluations come in the order of the specs: the test split, then the unseen source
@@ -94,6 +123,7 @@ def _row(arch_spec: str, method: str, summary: dict) -> dict:
         "test_float": test.get("float_accuracy"), "test_int8": test.get("int8_accuracy"),
         "unseen_float": unseen.get("float_accuracy"), "unseen_int8": unseen.get("int8_accuracy"),
         "weights": summary["weights"], "details": summary["details"], "seconds": summary["seconds"], "out": summary["out"],
+        **_m7_columns(m7_of(summary) if method != "dynamic" else {"reason": "dynamic range: not an int8 model"}),
     }
 
 
@@ -178,6 +208,42 @@ def _pct(v) -> str:
     return "–" if v is None else f"{v * 100:.2f}"
 
 
+def _m7_cells(r: dict) -> list[str]:
+    n = r.get("instructions")
+    if n is None:
+        return ["–", "–", "–"]
+    share = r.get("no_mac_share")
+    return [f"{n / 1e6:.2f} M", f"{n / r['macs']:.2f}" if r["macs"] else "–", "–" if share is None else f"{share * 100:.1f}"]
+
+
+def _ms(r: dict) -> str:
+    """Counted rows: the band from instructions (floor–high); others: the MACs estimate, marked."""
+    if r.get("m7_ms"):
+        return f"{r['m7_ms']['floor']:.1f}–{r['m7_ms']['high']:.1f}"
+    return f"{r['latency_ms']:.1f}ᴹ"
+
+
+def m7_note(rows: list[dict]) -> str:
+    counted = [r for r in rows if r.get("instructions") is not None]
+    mac_note = ("ᴹ: MACs × 2.0 cycles / 480 MHz, the weaker estimate (no instruction count"
+                + (f": {next(r['m7_reason'] for r in rows if r.get('m7_reason'))}" if any(r.get("m7_reason") for r in rows) else "") + ").")
+    if not counted:
+        return "M7 instructions not counted. M7 ms: " + mac_note
+    lib = counted[0]["m7_library"]
+    checks = [r["m7_check"] for r in counted]
+    cpi = budget.CYCLES_PER_INSTRUCTION
+    note = (f"M7 instr.: instructions per inference counted on the emulated Cortex-M7 (QEMU mps2-an500, -icount) "
+            f"in TFLM + CMSIS-NN from openmv/libtflm {(lib['revision'] or 'unknown revision')[:12]} "
+            f"(`{lib['archive']}`, sha256 {lib['sha256'][:12]}); outputs identical to tflite-micro on the PC on "
+            f"{sum(c['identical'] for c in checks)} of {sum(c['inputs'] for c in checks)} inputs "
+            f"({checks[0]['inputs']} per model). No-MAC %: share of the instructions in layers without MACs. "
+            f"M7 ms: an estimate, instructions × {cpi['floor']}–{cpi['high']} cycles/instruction / 480 MHz "
+            f"({cpi['floor']} is the M7's two-per-cycle floor).")
+    if len(counted) < len(rows):
+        note += " " + mac_note
+    return note
+
+
 METHOD_NOTES = {
     "none": "int8 post-training quantization of the trained model",
     "prune": "unstructured magnitude pruning (tfmot, polynomial schedule): zeros compress (gzip), the .tflite keeps its size",
@@ -206,21 +272,20 @@ def markdown(result: dict) -> str:
         f"{cfg['finetune_epochs']} fine-tuning epochs per optimize stage, seed {cfg['seed']}.  ",
         f"Accuracy on the `{result['test']}` split and on `{Path(result['unseen_source']).name if result['unseen_source'] else '–'}` "
         "(an unseen source, never trained on, imported whole); threshold 0.5 on P(mask).", "",
-        "Sizes in KB. Arena: tflite-micro arena as the board allocates it. Latency: MACs × 2.0 cycles / 480 MHz, "
-        "an estimate (no board here). Gate: int8 ≤ 230 KB and model + arena ≤ 260 KB. ★: on the Pareto front "
-        "of test accuracy vs int8 size.", "",
+        "Sizes in KB. Arena: tflite-micro arena as the board allocates it. " + m7_note(rows) +
+        " Gate: int8 ≤ 230 KB and model + arena ≤ 260 KB. ★: on the Pareto front of test accuracy vs int8 size.", "",
     ]
-    header = ["arch", "method", "float", "int8", "gzip", "params", "MACs", "arena", "est. ms",
-              "test float %", "test int8 %", "unseen float %", "unseen int8 %", "gate", ""]
+    header = ["arch", "method", "float", "int8", "gzip", "params", "MACs", "M7 instr.", "instr./MAC", "no-MAC %",
+              "arena", "M7 ms", "test float %", "test int8 %", "unseen float %", "unseen int8 %", "gate", ""]
     body = []
     for r in rows:
         gate = "ok" if r["budget_ok"] else ("n/a" if r["method"] == "dynamic" else "refused")
         body.append([r["arch"], r["method"], _kb(r["float_bytes"]), _kb(r["int8_bytes"]), _kb(r["gzip_bytes"]),
-                     f"{r['params']:,}", f"{r['macs'] / 1e6:.2f} M", _kb(r["arena_board"]), f"{r['latency_ms']:.1f}",
+                     f"{r['params']:,}", f"{r['macs'] / 1e6:.2f} M", *_m7_cells(r), _kb(r["arena_board"]), _ms(r),
                      _pct(r["test_float"]), _pct(r["test_int8"]), _pct(r["unseen_float"]), _pct(r["unseen_int8"]),
                      gate, "★" if (r["arch"], r["method"]) in front else ""])
     lines += [table(header, body), ""]
-    lines += ["![accuracy vs size](compare.png)", ""]
+    lines += ["![accuracy vs size, instructions vs MACs](compare.png)", ""]
     by_arch = {}
     for r in rows:
         by_arch.setdefault(r["arch"], {})[r["method"]] = r
@@ -240,11 +305,14 @@ def markdown(result: dict) -> str:
             buys.append([arch, method, f"{(r['int8_bytes'] / base['int8_bytes'] - 1) * 100:+.0f} %",
                          f"{(r['gzip_bytes'] / base['gzip_bytes'] - 1) * 100:+.0f} %",
                          f"{(r['macs'] / base['macs'] - 1) * 100:+.0f} %" if base["macs"] else "–",
+                         f"{(r['instructions'] / base['instructions'] - 1) * 100:+.0f} %"
+                         if r.get("instructions") and base.get("instructions") else "–",
                          _delta(r["test_int8"], base["test_int8"]), _delta(r["unseen_int8"], base["unseen_int8"]),
                          "; ".join(extra) or "–"])
     if buys:
         lines += ["## What each method buys (against the same architecture's int8 baseline)", "",
-                  table(["arch", "method", "int8 size", "gzip size", "MACs", "test int8", "unseen int8", "weights"], buys), ""]
+                  table(["arch", "method", "int8 size", "gzip size", "MACs", "M7 instr.", "test int8", "unseen int8",
+                         "weights"], buys), ""]
     lines += sweep_tables(rows)
     lines += ["## Methods", ""] + [f"- `{m}`: {note}" for m, note in METHOD_NOTES.items()
                                     if any(r["method"] == m for r in rows)] + [""]
@@ -296,9 +364,12 @@ def plot(result: dict, path: Path) -> None:
     panels = [("test_int8", f"{result['test']} (test split)")]
     if result["unseen"]:
         panels.append(("unseen_int8", f"{Path(result['unseen_source']).name} (unseen source)"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 6), squeeze=False)
+    counted = [r for r in rows if r.get("instructions")]
+    fig, axes = plt.subplots(1, len(panels) + bool(counted), figsize=(7.5 * (len(panels) + bool(counted)), 6), squeeze=False)
     methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "none", m))
     colours = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
+    if counted:
+        _plot_instructions(axes[0][-1], counted, colours)
     for ax, (key, title) in zip(axes[0], panels):
         pts = [r for r in rows if r[key] is not None]
         for r in pts:
@@ -324,7 +395,39 @@ def plot(result: dict, path: Path) -> None:
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
         ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
-    fig.suptitle("int8 accuracy vs size (hollow: refused by the budget gate)")
+    fig.suptitle("int8 accuracy vs size" + (", M7 instructions vs MACs" if counted else "")
+                 + " (hollow: refused by the budget gate)")
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
+
+
+def _plot_instructions(ax, rows: list[dict], colours: dict) -> None:
+    """Counted M7 instructions against MACs, with lines of constant instructions per MAC."""
+    import numpy as np
+
+    for r in rows:
+        ax.scatter(r["macs"] / 1e6, r["instructions"] / 1e6, s=45, color=colours[r["method"]],
+                   facecolors=colours[r["method"]] if r["budget_ok"] else "none", linewidths=1.5, label=r["method"])
+        ax.annotate(r["arch"] if r["method"] == "none" else f"{r['arch']}/{r['method']}",
+                    (r["macs"] / 1e6, r["instructions"] / 1e6), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+    macs = np.array([r["macs"] for r in rows if r["macs"]], dtype=float) / 1e6
+    if len(macs):
+        span = np.geomspace(macs.min() / 1.5, macs.max() * 1.5, 20)
+        for k in (2, 4, 8):
+            ax.plot(span, span * k, color="grey", lw=0.7, ls=":")
+            ax.annotate(f"{k} / MAC", (span[-1], span[-1] * k), fontsize=6.5, color="grey")
+    import matplotlib.ticker
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # after set_*scale, which resets them
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    ax.set_xlabel("MACs per inference (M, log scale)")
+    ax.set_ylabel("M7 instructions per inference (M, counted, log scale)")
+    ax.set_title("emulated Cortex-M7 (TFLM + CMSIS-NN, libtflm)")
+    ax.grid(alpha=0.3, which="both")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")

@@ -1,5 +1,6 @@
 """CLI commands: train, quantize, info, evaluate, build."""
 import json
+import os
 from pathlib import Path
 
 import click
@@ -24,6 +25,20 @@ def _parse_options(pairs) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+LIBTFLM_HELP = ("Checkout of github.com/openmv/libtflm: count the M7 instructions on the emulated Cortex-M7 "
+                "(default: $MASKGATE_LIBTFLM; needs arm-none-eabi-g++ and qemu-system-arm).")
+
+
+def use_libtflm(path) -> None:
+    """--libtflm DIR: checked now (a wrong folder is an error, exit 7), then found by every
+    measurement below through the environment."""
+    if path:
+        from maskgate.m7 import toolchain
+
+        toolchain.find_libtflm(path)
+        os.environ[toolchain.LIBTFLM_ENV] = str(Path(path).resolve())
 
 
 @click.command()
@@ -71,13 +86,16 @@ def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_
                    "(heap blocks, arena rounding; `maskgate info`) is checked in any case.")
 @click.option("--threshold", default=contract.THRESHOLD, show_default=True, type=float, help="Decision threshold on P(mask).")
 @click.option("--calibration-images", default=300, show_default=True, type=int)
-def quantize(run, data, max_model_kb, heap_kb, threshold, calibration_images):
+@click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
+def quantize(run, data, max_model_kb, heap_kb, threshold, calibration_images, libtflm):
     """Full-integer int8 quantization of RUN/model.keras, gated on the board's memory on every
     supported OpenMV release.
 
     Writes RUN/maskgate_int8.tflite, maskgate_float.tflite, labels.txt and manifest.json;
     exits with code 4 (and writes nothing) when the model would not fit the board."""
     from maskgate.optimize.quantize import quantize_run
+
+    use_libtflm(libtflm)
 
     manifest = quantize_run(run, _manifest_path(data) if data else None, int(max_model_kb * 1024),
                             int(heap_kb * 1024) if heap_kb else None, threshold, calibration_images)
@@ -96,11 +114,38 @@ def _release_rows(f: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _latency_rows(f: dict) -> list[tuple[str, str]]:
+    """Measured instructions and the band they give, or the MACs estimate marked as weaker."""
+    e, m7 = f["estimate"], f.get("m7") or {}
+    mac_row = (f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms "
+               f"(typical {e['latency_ms']['typical']:.2f} ms at {e['cycles_per_mac']['typical']} cycles/MAC, 480 MHz)")
+    if m7.get("kind") != "measured":
+        why = m7.get("reason", "not measured")
+        return [("M7 instructions", f"not counted: {why}"),
+                ("M7 latency (ESTIMATE from MACs, the weaker figure)", mac_row),
+                ("M7 inferences/s (ESTIMATE from MACs)", f"{e['fps']['high']:.0f}–{e['fps']['low']:.0f}")]
+    lat, lib = m7["latency"], m7["library"]
+    cpi = lat["cycles_per_instruction"]
+    rev = (lib["revision"] or "unknown revision")[:12]
+    return [
+        ("M7 instructions / inference", f"{m7['instructions']:,} (counted on the emulated Cortex-M7; "
+                                         f"{m7['instructions_min']:,}–{m7['instructions']:,} over {m7['inputs']} inputs)"),
+        ("  library, check", f"openmv/libtflm {rev}; outputs identical to tflite-micro on {m7['check']['identical']}"
+                             f"/{m7['check']['inputs']} inputs"),
+        ("  per MAC, no-MAC layers", f"{m7['instructions_per_mac']} instructions/MAC; {m7['no_mac_share'] * 100:.1f} % "
+                                     "in layers with no MACs"),
+        ("M7 latency (ESTIMATE)", f"{lat['latency_ms']['floor']:.2f}–{lat['latency_ms']['high']:.2f} ms at "
+                                  f"{cpi['floor']}–{cpi['high']} cycles/instruction (floor: 2 per cycle, dual issue), "
+                                  f"typical {lat['latency_ms']['typical']:.2f} ms at {cpi['typical']}, 480 MHz"),
+        ("M7 inferences/s (ESTIMATE)", f"{lat['fps']['high']:.0f}–{lat['fps']['floor']:.0f}"),
+        ("MACs estimate (weaker)", mac_row),
+    ]
+
+
 def _print_figures(f: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    e = f["estimate"]
     table = Table(title="model figures", show_header=False)
     rows = [
         ("int8 size", f"{f['bytes'] / 1024:.1f} KB ({f['bytes']:,} B), gzip {f['gzip_bytes'] / 1024:.1f} KB"),
@@ -112,9 +157,7 @@ def _print_figures(f: dict) -> None:
                                  + (f" (cap {f['budget']['heap_bytes'] / 1024:.0f} KB)" if f["budget"].get("heap_bytes") else "")
                                  + (" ok" if f["budget"]["ok"] else " OVER BUDGET")),
         *_release_rows(f),
-        ("M7 latency (ESTIMATE)", f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms "
-                                  f"(typical {e['latency_ms']['typical']:.2f} ms at {e['cycles_per_mac']['typical']} cycles/MAC, 480 MHz)"),
-        ("M7 inferences/s (ESTIMATE)", f"{e['fps']['high']:.0f}–{e['fps']['low']:.0f}"),
+        *_latency_rows(f),
         ("sha256", f["sha256"]),
     ]
     for k, v in rows:
@@ -127,8 +170,10 @@ def _print_figures(f: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--layers", is_flag=True, help="Also list MACs per operator.")
 @click.option("--archs", is_flag=True, help="List the registered architectures and exit.")
-def info(model, as_json, layers, archs):
-    """Size, parameters, MACs, exact tflite-micro arena and estimated M7 latency of any .tflite."""
+@click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
+def info(model, as_json, layers, archs, libtflm):
+    """Size, parameters, MACs, exact tflite-micro arena, M7 instructions (emulated, when the
+    toolchain and libtflm are there) and estimated M7 latency of any .tflite."""
     if archs:
         from maskgate import nets
 
@@ -136,14 +181,32 @@ def info(model, as_json, layers, archs):
         return
     if not model:
         raise click.UsageError("give a MODEL.tflite (or --archs)")
-    figures = budget.model_figures(Path(model).read_bytes())
+    use_libtflm(libtflm)
+    figures = budget.model_figures(Path(model).read_bytes(), emulate=True)
     if as_json:
-        click.echo(json.dumps(figures if layers else {k: v for k, v in figures.items() if k != "layers"}, indent=2))
+        if not layers:
+            figures = {k: v for k, v in figures.items() if k != "layers"}
+            figures.get("m7", {}).pop("layers", None)
+        click.echo(json.dumps(figures, indent=2))
         return
     _print_figures(figures)
     if layers:
-        for row in figures["layers"]:
-            click.echo(f"{row['op']:<20} {str(tuple(row['output'])):<20} {row['macs']:>10,}")
+        _print_layers(figures)
+
+
+def _print_layers(figures: dict) -> None:
+    counted = "instructions" in figures["layers"][0] if figures["layers"] else False
+    head = f"{'op':<20} {'output':<20} {'MACs':>10}"
+    click.echo(head + (f" {'instructions':>13} {'per MAC':>8} {'share':>7}" if counted else ""))
+    for row in figures["layers"]:
+        line = f"{row['op']:<20} {str(tuple(row['output'])):<20} {row['macs']:>10,}"
+        if counted:
+            n = row["instructions"]
+            per_mac = f"{n / row['macs']:.2f}" if row["macs"] else "–"
+            line += f" {n:>13,} {per_mac:>8} {n / figures['m7']['instructions'] * 100:>6.1f}%"
+        click.echo(line)
+    if counted:
+        click.echo(f"{'interpreter (between ops)':<41} {'':>10} {figures['m7']['interpreter_instructions']:>13,}")
 
 
 @click.command()

@@ -6,6 +6,8 @@ import click
 
 from maskgate.optimize import METHODS, SWEEP
 
+from .model import LIBTFLM_HELP, use_libtflm
+
 
 
 def _method(ctx, param, value):
@@ -87,12 +89,14 @@ def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, te
 @click.option("--unseen", help="Source never trained on (default ../shared/datasets/face-mask-chandrikadeb7; '' to skip).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quick", is_flag=True, help="A reduced grid for CI: 2 architectures, tiny subsets, 1 epoch.")
+@click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
 def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, finetune_epochs, max_train, teacher,
-            unseen, seed, quick):
+            unseen, seed, quick, libtflm):
     """Train (or reload) architectures, apply compression methods, and write one Markdown table
     and an accuracy-vs-size plot (Pareto front marked) with the command and wall time."""
     from maskgate.compare import CompareConfig, compare as run_compare
 
+    use_libtflm(libtflm)
     overrides = {"seed": seed}
     if archs:
         overrides["archs"] = tuple(a.strip() for a in archs.split(",") if a.strip())

@@ -90,7 +90,7 @@ def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, 
     """Gate the int8 model on the budget, then write model(s), labels.txt and manifest.json.
     Raises BudgetError (and writes nothing) when the model cannot go on the board."""
     check_input_contract(int8_bytes)
-    figures = budget.model_figures(int8_bytes, model_max_bytes, heap_bytes)
+    figures = budget.model_figures(int8_bytes, model_max_bytes, heap_bytes, emulate=True)
     problems = budget.budget_problems(figures)
     if problems:
         raise BudgetError("refusing to export: " + "; ".join(problems))
@@ -107,6 +107,7 @@ def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, 
         "arch": arch,
         "budget": figures["budget"],
         "estimate": figures["estimate"],
+        "m7": figures["m7"],  # instructions counted on the emulated M7, or why there are none
         "contract": contract.as_dict(labels, threshold),
         "training": training or {},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
