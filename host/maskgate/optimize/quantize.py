@@ -56,6 +56,10 @@ def convert_int8(model, rep_pixels: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # Per-tensor Dense weights: the TFLM that OpenMV links up to v4.8.1 (libtflm 73eb1aa) cannot
+    # prepare a FULLY_CONNECTED with per-channel weights (a 2- or 3-unit head), and the model would
+    # not load on those boards (maskgate.m7.measure.unsupported names it).
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     tflite = converter.convert()
     check_input_contract(tflite)
     return tflite
