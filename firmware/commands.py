@@ -194,6 +194,7 @@ class Commands:
                 event = self._next_event()
                 if event is not None:
                     idle_since = None
+                    stuck = False  # a new reply: give it its chance to go out
                     if event[0] == frame.FRAME:
                         self._dispatch(ctx, event[1], event[2], event[3])
                     else:

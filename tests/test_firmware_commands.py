@@ -33,7 +33,8 @@ class Rig:
         usb.setinterrupt(-1)
         usb.init(flow=usb.RTS)
         self.link = commands.Commands(usb)
-        self.link.on(frame.HELLO, (lambda ctx, payload: payload) if echo else (lambda ctx, payload: {"len": len(payload)}))
+        answer = (lambda ctx, payload: payload) if echo else (lambda ctx, payload: {"len": len(payload)})
+        self.link.on(frame.HELLO, answer)
         self.ctx = {}
 
     def frame(self):

@@ -113,6 +113,7 @@ class _Port:
         self.agent = None  # agent(port): an in-process host that acts whenever the board looks
         self.counts = collections.Counter()  # rx_dropped, tx_overwritten, print_waits, ...
         self._bus_us = self.clock.us() - BUS_BURST / BUS_BYTES_PER_US  # idle before: a full burst
+        self._look_us = self.clock.us()  # when the board last looked at the port
 
     # --- state a reset leaves ---
     def power_on(self) -> None:
@@ -200,14 +201,22 @@ class _Port:
         return True  # without flow control the host is never held back
 
     def _fill(self, interruptible: bool) -> None:
+        # Without flow control the host sends at bus speed whether the ring has room or not:
+        # all that could have crossed since the last look has arrived, and what did not fit
+        # is gone. With RTS the host only sends into room the board made.
+        now = self.clock.us()
+        flood = 0 if self.flow & FLOW_RTS else int((now - self._look_us) * BUS_BYTES_PER_US)
+        self._look_us = now
         while self.connected and self._rx_room():
-            n = min(PACKET, self._credit())
+            credit = self._credit()
+            n = min(PACKET, max(credit, flood))
             if n <= 0:
                 return
             data = self._from_host(n)
             if not data:
                 return
-            self._spend(len(data))
+            self._spend(min(len(data), credit))
+            flood -= len(data)
             unplug = False
             if self.faults is not None:
                 data, unplug = self.faults.inbound(data)
