@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-USB_FS_KB_S = 1216  # 19 bulk packets of 64 bytes per 1 ms frame (USB 2.0 table 5-10)
+USB_FS_KB_S = 1216  # 19 bulk packets of 64 bytes per 1 ms frame (USB 2.0 specification 5.8.4)
 HELLO = {"brief": True}  # what the tools' connect() asks
 
 

@@ -57,9 +57,12 @@ def test_mpremote_fs_ls_and_cp_after_the_firmware_stops_for_the_repl(board_model
         assert "/tmp" not in err.stdout + err.stderr  # MicroPython's errors, not the PC's paths
 
         mpremote(pts, "reset")  # machine.reset(): main.py runs again, the port comes back
-        with Link(board.pty_path) as link:
+        link = Link(board.pty_path)  # not opened yet: the port may be gone while the board boots
+        try:
             hello = link.reconnect()
             assert hello["error"] is None and board.boots == 2
+        finally:
+            link.close()
 
 
 def test_the_raw_repl_protocol_by_hand(board_model, tmp_path):

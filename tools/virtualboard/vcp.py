@@ -34,14 +34,16 @@ firmware 4.6 and later, openmv-1.23 for 4.5.x: the same code; line numbers below
   (usbd_cdc_receive :420-421) unless the script called `usb.setinterrupt(-1)`.
 
 The bus between the rings and the host is USB full speed: at most 19 bulk packets of 64
-bytes per 1 ms frame (USB 2.0 specification, table 5-10), 1.216 MB/s for both directions
-together. Bytes cross it only as board time passes (tools/virtualboard/clock.py): on the
-virtual clock only when the firmware sleeps, waits in recv()/send()/print(), or the camera
-delivers a frame -- as on the camera, where the rings fill and empty while the script runs,
-the ring sizes bound what moves between two looks. On the virtual clock the host is what it
-has done by that instant: bytes it wrote arrive at bus speed, room it made is used, and a
-wait it cannot end passes at once; so a stalled host costs no wall-clock time in tests. On
-the real clock waits are real.
+bytes per 1 ms frame (USB 2.0 specification 5.8.4, full-speed bulk transaction limits),
+1.216 MB/s for both directions together. Bytes cross it only as board time passes
+(tools/virtualboard/clock.py): on the virtual clock when the firmware sleeps, waits in
+recv()/send()/print(), or the camera delivers a frame; a ring's worth may have crossed while
+nobody looked, more takes bus time -- as on the camera, where the rings fill and empty while
+the script runs. Without RTS the host sends at bus speed whether or not there is room. On
+the virtual clock the host is what it has done by that instant: bytes it wrote arrive at bus
+speed, room it made is used, and a wait it cannot end passes at once, so a stalled host
+costs no wall-clock time in tests (the REPL alone waits for its host in real time). On the
+real clock waits are real.
 
 PtyPort: a pseudo-terminal. The host opens its path (/dev/pts/N) with pyserial exactly as it
 would open /dev/ttyACM0 on a real camera (any baud rate works on a pty; use 115200, never
@@ -75,7 +77,7 @@ RX_SIZE = 512  # MICROPY_HW_USB_CDC_RX_DATA_SIZE: the ring holds RX_SIZE - 1
 TX_SIZE = 512  # MICROPY_HW_USB_CDC_TX_DATA_SIZE
 PACKET = 64  # full-speed bulk packet (CDC_DATA_MAX_PACKET_SIZE)
 RTS_ROOM = PACKET + 1  # usbd_cdc_rx_buffer_full: with RTS, no packet while less is free
-BUS_BYTES_PER_US = 19 * 64 / 1000  # USB 2.0 table 5-10: 19 bulk packets of 64 bytes per ms
+BUS_BYTES_PER_US = 19 * 64 / 1000  # USB 2.0 spec 5.8.4: 19 bulk packets of 64 bytes a 1 ms frame
 PACKET_US = PACKET / BUS_BYTES_PER_US  # about 53 us
 BUS_BURST = TX_SIZE  # bytes the bus may have moved while nobody looked (a ring's worth)
 PRINT_WAIT_US = 501_000  # usbd_cdc_tx_always: `HAL_GetTick() - start <= 500` ends after 501 ms
