@@ -40,8 +40,8 @@ MAX_EVENTS_PER_POLL = 64
 SHARE = 5  # a poll may take 1/SHARE of the time between polls...
 MIN_BUDGET_US = 4000  # ...but at least this (a 4 KB frame crosses USB full speed in ~3.5 ms)
 MAX_BUDGET_US = 40000
-LINGER_US = 3000  # after a reply, how long to wait for the host's next request (a transfer)
-STEP_US = 250  # between two looks at the USB buffers while a frame comes in or a reply goes out
+LINGER_US = 6000  # after a reply, how long to wait for the host's next request (a transfer)
+STEP_US = 100  # between two looks at the USB buffers while a frame comes in or a reply goes out
 MAX_TEXT = 160  # a status line is cut to this
 GONE_MS = 100  # send() returning means "in the USB buffer": this long more and the PC has it
 
@@ -183,6 +183,7 @@ class Commands:
         stuck = True  # what is going out did not move since the last look (the last poll's)
         while True:
             now = time.ticks_us()
+            over = time.ticks_diff(now, start) >= budget
             before = self.out_at
             gone = self.flush()
             if not gone:
@@ -190,7 +191,7 @@ class Commands:
                 if self.out_at == before and stuck:
                     break  # the PC is not reading: it gets the rest at a later poll, the door goes on
                 stuck = self.out_at == before
-            elif handled < MAX_EVENTS_PER_POLL and not ctx.get("pending"):
+            elif not over and handled < MAX_EVENTS_PER_POLL and not ctx.get("pending"):
                 event = self._next_event()
                 if event is not None:
                     idle_since = None
@@ -201,8 +202,8 @@ class Commands:
                         self._error(event[1], event[2], event[3], frame.ERROR_NAMES.get(event[1], ""))
                     handled += 1
                     continue
-            if time.ticks_diff(now, start) >= budget:
-                break
+            if over:
+                break  # what has come in meanwhile waits in the parser and the USB buffer
             if gone:
                 if ctx.get("pending") or handled >= MAX_EVENTS_PER_POLL:
                     break
