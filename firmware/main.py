@@ -75,9 +75,11 @@ def show(signal):
             led.off()
 
 
-# --- Serial link to the PC: binary frames, so a 0x03 byte must not raise KeyboardInterrupt.
+# --- Serial link to the PC: binary frames, so a 0x03 byte must not raise KeyboardInterrupt;
+# RTS: the PC waits while the board's 512-byte receive buffer is full (else bytes are lost).
 usb = pyb.USB_VCP()
 usb.setinterrupt(-1)
+usb.init(flow=pyb.USB_VCP.RTS)
 link = commands.Commands(usb)
 link.on(frame.HELLO, commands.hello)
 link.on(frame.CAPTURE, capture.command)
@@ -216,10 +218,11 @@ def after_reply():
     if log:
         log.event(time.ticks_ms(), "%s requested over USB" % pending)
         log.close()
-    time.sleep_ms(100)  # let the reply leave the USB buffer
+    link.finish(200)  # let the reply leave the USB buffer
     if pending == "reset":
         machine.reset()
-    print("maskgate: stopped for the REPL (door closed); reset the board to start again")
+    link.say("maskgate: stopped for the REPL (door closed); reset the board to start again")
+    link.finish(100)
     return True
 
 gc.collect()
@@ -260,7 +263,7 @@ while True:
         if after_reply():
             break
         if time.ticks_diff(now, last_print) > 5000:
-            print("maskgate: ERROR:", ctx["error"] or camera_error)
+            link.say("maskgate: ERROR: %s" % (ctx["error"] or camera_error))
             last_print = now
         time.sleep_ms(50)
         continue
@@ -274,7 +277,7 @@ while True:
         gate.fail(now)
         label = "error"
         prob = None
-        print("maskgate: frame %d: %s: %s" % (frame_id, type(e).__name__, e))
+        link.say("maskgate: frame %d: %s: %s" % (frame_id, type(e).__name__, e))
         if log:
             log.event(now, "frame %d error %s: %s" % (frame_id, type(e).__name__, e))
         gc.collect()
@@ -299,7 +302,7 @@ while True:
                         time.ticks_diff(t3, t2) / 1000, time.ticks_diff(t4, t3) / 1000, log_ms)
             log.row(now, frame_id, box, prob, label, gate.state, stage_ms, fps, crop_file)
         except Exception as e:
-            print("maskgate: SD log stopped:", e)
+            link.say("maskgate: SD log stopped: %s" % e)
             ctx["log_error"] = str(e)
             log = None
     log_us = time.ticks_diff(time.ticks_us(), t5)
@@ -313,5 +316,5 @@ while True:
     if after_reply():
         break
     if time.ticks_diff(now, last_print) > 1000:
-        print("fps %.1f door %s %s %s" % (fps, gate.state, label, "" if prob is None else "%.2f" % prob))
+        link.say("fps %.1f door %s %s %s" % (fps, gate.state, label, "" if prob is None else "%.2f" % prob))
         last_print = now

@@ -15,11 +15,11 @@ from boards import running_board
 from maskgate.board.link import Link, frame
 from maskgate.board.virtualboard import VirtualBoard
 
-MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
+MPREMOTE = [sys.executable, "-m", "mpremote"]  # as mpremote_card runs it (no console script needed)
 
 
 def mpremote(port, *args, timeout=60):
-    done = subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run([*MPREMOTE, "connect", port, *args], capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -51,15 +51,18 @@ def test_mpremote_fs_ls_and_cp_after_the_firmware_stops_for_the_repl(board_model
         assert (board.card.root / "up" / "blob.bin").read_bytes() == blob
         digest = mpremote(pts, "fs", "sha256sum", ":up/blob.bin").split()[-1]
         assert digest == hashlib.sha256(blob).hexdigest()
-        err = subprocess.run([MPREMOTE, "connect", pts, "fs", "cat", ":nope.txt"], capture_output=True, text=True,
+        err = subprocess.run([*MPREMOTE, "connect", pts, "fs", "cat", ":nope.txt"], capture_output=True, text=True,
                              timeout=60)
         assert err.returncode != 0 and "No such file" in err.stdout + err.stderr
         assert "/tmp" not in err.stdout + err.stderr  # MicroPython's errors, not the PC's paths
 
         mpremote(pts, "reset")  # machine.reset(): main.py runs again, the port comes back
-        with Link(board.pty_path) as link:
+        link = Link(board.pty_path)  # not opened yet: the port may be gone while the board boots
+        try:
             hello = link.reconnect()
             assert hello["error"] is None and board.boots == 2
+        finally:
+            link.close()
 
 
 def test_the_raw_repl_protocol_by_hand(board_model, tmp_path):

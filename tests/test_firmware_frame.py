@@ -96,3 +96,85 @@ def test_type_names_and_reply_flag():
     for t in (frame.CAPTURE, frame.INFER, frame.BENCH, frame.LIST, frame.GET, frame.PUT, frame.DELETE,
               frame.RENAME, frame.SET_CONFIG, frame.RESET):
         assert t in frame.NAMES and t & frame.REPLY == 0
+
+
+# --- properties: whatever arrives, the parser never raises and finds every frame once ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MAX_PAYLOAD = 300  # a small receiver, so random lengths often exceed it
+TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60).map(lambda t: (t + "\r\n").encode())
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=150,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def streams(draw):
+    """(bytes, the valid frames in it): frames, print() text, noise, damaged and cut frames."""
+    parts, valid = [], []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["frame", "frame", "text", "noise", "corrupt", "truncated"]))
+        if kind == "text":
+            parts.append(draw(TEXT))
+        elif kind == "noise":
+            parts.append(draw(st.binary(max_size=80)))
+        else:
+            mtype = draw(st.integers(0, 255))
+            seq = draw(st.integers(0, 255))
+            size = draw(st.sampled_from([0, 1, 64, MAX_PAYLOAD]) | st.integers(0, MAX_PAYLOAD))
+            payload = draw(st.binary(min_size=size, max_size=size))
+            data = bytearray(frame.encode(mtype, seq, payload))
+            if kind == "frame":
+                valid.append((frame.FRAME, mtype, seq, payload))
+            elif kind == "corrupt":
+                for _ in range(draw(st.integers(1, 3))):
+                    i = draw(st.integers(0, len(data) - 1))
+                    data[i] ^= draw(st.integers(1, 255))
+            else:
+                data = data[: draw(st.integers(1, len(data) - 1))]
+            parts.append(bytes(data))
+    return b"".join(parts), valid
+
+
+def drain(parser, stream, cuts):
+    """Feed the stream in pieces as the firmware does, then give up on whatever is left
+    half-arrived (the firmware's stale timeout)."""
+    got = []
+    at = 0
+    for cut in sorted(cuts) + [len(stream)]:
+        piece = stream[at:cut]
+        at = max(at, cut)
+        while piece:
+            taken = parser.feed(piece)
+            piece = piece[taken:]
+            while (ev := parser.next()) is not None:
+                got.append(ev)
+    while parser.pending():
+        ev = parser.abandon()
+        if ev is None:
+            break  # only a trailing first magic byte is left
+        got.append(ev)
+        while (ev := parser.next()) is not None:
+            got.append(ev)
+    return got
+
+
+@SETTINGS
+@given(streams(), st.lists(st.integers(0, 4000), max_size=8))
+def test_every_valid_frame_comes_out_once_in_order_and_nothing_raises(case, cuts):
+    stream, valid = case
+    got = drain(frame.Parser(MAX_PAYLOAD), stream, cuts)
+    assert [ev for ev in got if ev[0] == frame.FRAME] == valid  # (a forged CRC would need 2**-32 luck)
+    bad = [ev for ev in got if ev[0] == frame.BAD]
+    assert all(ev[1] in (frame.E_BAD_CRC, frame.E_OVERSIZE, frame.E_INCOMPLETE) for ev in bad)
+    assert all(0 <= ev[2] <= 255 and 0 <= ev[3] <= 255 for ev in bad)
+
+
+@SETTINGS
+@given(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=6))
+def test_random_bytes_never_raise_and_leave_the_parser_empty(noise, cuts):
+    parser = frame.Parser(MAX_PAYLOAD)
+    drain(parser, noise, cuts)
+    assert parser.pending() <= 1  # at most a trailing magic byte waiting for its partner
+    assert drain(parser, frame.encode(frame.HELLO, 9, b"ok"), []) == [(frame.FRAME, frame.HELLO, 9, b"ok")]

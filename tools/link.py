@@ -158,6 +158,7 @@ class Link:
         self._srtt = None
         self._rttvar = 0.0
         self.recent = collections.deque(maxlen=4096)  # raw bytes seen lately (text between frames)
+        self._reset_sent = False  # closed by a RESET whose port went away: the next request reconnects
         self.stats = collections.Counter()
 
     # --- the port ---
@@ -188,6 +189,7 @@ class Link:
     def _reconnect(self, why: str) -> None:
         """The port went away: wait for it to come back, say HELLO, carry on."""
         self.close()
+        self._reset_sent = False
         self.stats["reconnects"] += 1
         end = time.monotonic() + self.reconnect_s
         last = None
@@ -301,7 +303,10 @@ class Link:
         `payload` may be a function giving the payload: it is asked again for every try,
         so a data request can shrink to the chunk size the link has fallen back to."""
         if self.serial is None:
-            self.open()
+            if self._reset_sent:  # the port went away with a RESET: wait for it, HELLO, go on
+                self._reconnect("the board was reset")
+            else:
+                self.open()
         limit = time.monotonic() + (self.deadline if deadline is None else deadline)
         tries = 0
         last = "no reply"
@@ -314,6 +319,7 @@ class Link:
             except (serial.SerialException, OSError) as e:
                 if mtype == frame.RESET:
                     self.close()
+                    self._reset_sent = True
                     return b'{"resetting": true}'  # it went away resetting: that was the point
                 self._reconnect(str(e) or type(e).__name__)
                 limit = max(limit, time.monotonic() + 5.0)

@@ -143,7 +143,8 @@ class VirtualBoard:
         self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
         self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
         self.wiring = tuple(relay) if relay else None  # (pin, active_high) as the relay is wired
-        self.port = PtyPort(port_link) if pty else MemoryPort()
+        self.port = (PtyPort(port_link, self.clock, self.firmware_version) if pty
+                     else MemoryPort(self.clock, self.firmware_version))
         self.repl = pty if repl is None else repl  # serve the REPL once main.py ends
         self.reset_gap_s = reset_gap_s
         self.boots = 0
@@ -211,7 +212,7 @@ class VirtualBoard:
         builtins.print(*args, sep=sep, end=end, file=buf)
         text = buf.getvalue()
         self.console.append(text.rstrip("\n"))
-        self.port.send(text.replace("\n", "\r\n").encode())  # the VCP is the board's stdout
+        self.port.console_write(text.replace("\n", "\r\n").encode())  # the VCP is the board's stdout
         if self.echo:
             self.echo(text)
 
@@ -330,6 +331,7 @@ class VirtualBoard:
         self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
         self.boots += 1
         self.recorder.reset_pins()  # a reset releases every pin until main.py sets it up again
+        self.port.power_on()
         self.soft_reset()
         globs = {"__name__": "__main__", "__file__": "/sdcard/main.py", "__builtins__": self._builtins}
         ended, crash = "frames", None
@@ -344,10 +346,11 @@ class VirtualBoard:
             ended = "exit"
         except VcpInterrupt:
             ended = "interrupted"
-            self.port.send(b"Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n")
+            self.port.console_write(b"Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n",
+                                    interruptible=False)
         except Exception:
             ended, crash = "crash", traceback.format_exc()
-            self.port.send(crash.replace("\n", "\r\n").encode())  # the camera prints it on the VCP
+            self.port.console_write(crash.replace("\n", "\r\n").encode(), interruptible=False)  # on the VCP
         if self.on_frame and self.frame_index >= 0:
             self.on_frame(self, self.frame_index)
         if ended in ("exit", "interrupted", "crash") and self.repl and not self._stop.is_set():
@@ -360,6 +363,7 @@ class VirtualBoard:
     def _repl_only(self) -> RunResult:
         # A camera without main.py: just the REPL (how a fresh board meets mpremote).
         self.boots += 1
+        self.port.power_on()
         self.soft_reset()
         ended = "reset" if Repl(self).serve() == "reset" else "exit"
         self.result = RunResult(self.frame_index + 1, ended, None, list(self.console))

@@ -7,7 +7,8 @@ a set rate, and the link closed in the middle of a transfer (a pulled cable, a b
     board.port.faults = Faults(unplug_after=30_000, unplug_direction="to_board")  # ... from the PC
 
 Rates are per byte and independent (the next damaged byte is drawn from a geometric
-distribution, so a clean stretch costs nothing). Counters say what was done.
+distribution, so a clean stretch costs nothing). Counters say what was done. The port
+(vcp.py) applies them to each USB packet as it crosses the bus and pulls the cable when told.
 """
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ class Faults:
             pos = i + 1
             self._gap[way] = None
 
-    def inbound(self, data: bytes, port) -> bytes:
-        """Host -> board bytes; may close the link part-way (unplug_after, to_board)."""
+    def inbound(self, data: bytes) -> tuple[bytes, bool]:
+        """Host -> board bytes (one USB packet): (what arrives, whether the cable goes after
+        it: unplug_after with unplug_direction "to_board")."""
         with self._lock:
             received = self.counts["to_board"]
             self.counts["to_board"] += len(data)
@@ -86,9 +88,8 @@ class Faults:
                 data = self._damage(data, "in")
             cut = self._unplug_cut("to_board", received, data)
             if cut is not None:
-                port.unplug(self.unplug_gap_s)
-                return data[:cut]  # what arrived before the cable went; the rest is lost
-            return data
+                return data[:cut], True  # what arrived before the cable went; the rest is lost
+            return data, False
 
     def _unplug_cut(self, direction: str, before: int, data: bytes) -> int | None:
         """Where in `data` the cable goes (once), or None when it stays in."""
@@ -98,8 +99,9 @@ class Faults:
         self.counts["unplugs"] += 1
         return cut
 
-    def outbound(self, data: bytes, port) -> bytes:
-        """Board -> host bytes; may close the link part-way (unplug_after)."""
+    def outbound(self, data: bytes) -> tuple[bytes, bool]:
+        """Board -> host bytes (one USB packet): (what reaches the host, whether the cable
+        goes after it: unplug_after)."""
         with self._lock:
             sent = self.counts["to_host"]
             self.counts["to_host"] += len(data)
@@ -107,7 +109,5 @@ class Faults:
                 data = self._damage(data, "out")
             cut = self._unplug_cut("to_host", sent, data)
             if cut is not None:
-                port.write(data[:cut])
-                port.unplug(self.unplug_gap_s)
-                return b""
-            return data
+                return data[:cut], True
+            return data, False

@@ -172,11 +172,13 @@ class PybModule:
             def __init__(self, n):
                 super().__init__(n, _recorder=rec)
 
+        class _USB_VCP(USB_VCP):  # noqa: N801 - a class, as pyb.USB_VCP.RTS needs
+            def __init__(self, id=0):  # noqa: A002
+                super().__init__(port, id)
+
         self.Pin = _Pin
         self.LED = _LED
-
-    def USB_VCP(self, id=0):  # noqa: N802, A002
-        return USB_VCP(self._port, id)
+        self.USB_VCP = _USB_VCP
 
     def millis(self):
         return self._time.ticks_ms()

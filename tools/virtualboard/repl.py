@@ -42,11 +42,13 @@ class Repl:
         self.port = board.port
         self.raw = False
         self.line = bytearray()
+        self.port.repl = True  # MicroPython's REPL serves a person or mpremote in real time
         self._soft_reset(announce=False)
 
     # --- output ---
     def out(self, data) -> None:
-        self.port.send(data.encode() if isinstance(data, str) else bytes(data))
+        # the REPL's print(): usbd_cdc_tx_always, waiting for the host in real time (vcp.py)
+        self.port.console_write(data.encode() if isinstance(data, str) else bytes(data), interruptible=False)
 
     def banner(self) -> None:
         b = self.board
