@@ -13,6 +13,7 @@ from maskgate.board.virtualboard import image as vimage
 from maskgate.board.virtualboard.frames import fit_frame
 
 face = module("face")
+CONFIG = module("config").DEFAULTS
 RATE_PICTURES = 60
 
 
@@ -53,8 +54,9 @@ def board_find(path, eyes):
     """The firmware's face.find on the virtual board's QVGA frame with the default config."""
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     img = vimage.Image.from_rgb(fit_frame(rgb, 320, 240))
-    frontal = vimage.HaarCascade("frontalface", stages=25)
-    return face.find(img, frontal, 0.5, 0.5, 1.25, vimage.HaarCascade("eye", stages=face.EYE_STAGES) if eyes else None)
+    frontal = vimage.HaarCascade("frontalface", stages=CONFIG["haar_stages"])
+    return face.find(img, frontal, CONFIG["detect_scale"], CONFIG["haar_threshold"], CONFIG["haar_scale_factor"],
+                     vimage.HaarCascade("eye", stages=face.EYE_STAGES) if eyes else None)
 
 
 def test_eyes_find_more_masked_faces_than_the_frontal_cascade():
