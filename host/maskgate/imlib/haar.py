@@ -251,9 +251,10 @@ class Scan:
 
 
 class _Plan:
-    """Per (cascade, row stride), each stage as flat arrays: the four integral corners of every
-    rectangle as offsets from the window's corner, the rectangle weights << 12, where each
-    feature's rectangles start, and the feature thresholds and leaf values."""
+    """Per (cascade, row stride), each stage as flat arrays, its features grouped by how many
+    rectangles they have (a stage sum does not depend on the order of its features): the four
+    integral corners of every rectangle as offsets from the window's corner, the rectangle
+    weights << 12, and the feature thresholds and leaf values."""
 
     def __init__(self, cascade: Cascade, stride: int):
         first_rect, first_feature = cascade._layout
@@ -263,14 +264,18 @@ class _Plan:
         corners = np.stack([(ry + rh) * stride + rx + rw, ry * stride + rx, ry * stride + rx + rw,
                             (ry + rh) * stride + rx], axis=1)
         weights = cascade.weights.astype(np.int32) << 12
+        counts = cascade.num_rects.astype(np.int64)
         self.stages = []
         for s in range(cascade.n_stages):
-            f0, f1 = int(first_feature[s]), int(first_feature[s + 1])
-            k0, k1 = int(first_rect[f0]), int(first_rect[f1])
-            self.stages.append((corners[k0:k1].ravel(), weights[k0:k1], first_rect[f0:f1] - k0,
-                                cascade.tree_thresholds[f0:f1].astype(np.int64),
-                                cascade.alpha1[f0:f1].astype(np.int64), cascade.alpha2[f0:f1].astype(np.int64),
-                                _F32(cascade.stage_thresholds[s])))
+            features = np.arange(first_feature[s], first_feature[s + 1])
+            groups = []
+            for n in np.unique(counts[features]).tolist():
+                f = features[counts[features] == n]
+                k = (first_rect[f][:, None] + np.arange(n)[None, :]).ravel()  # their rectangles, in order
+                groups.append((n, len(f), corners[k].ravel(), weights[k].reshape(len(f), n),
+                               cascade.tree_thresholds[f].astype(np.int32), cascade.alpha1[f].astype(np.int32),
+                               cascade.alpha2[f].astype(np.int32)))
+            self.stages.append((groups, _F32(cascade.stage_thresholds[s])))
 
 
 @functools.lru_cache(maxsize=16)
@@ -336,28 +341,34 @@ def scan(gray: np.ndarray, cascade: Cascade, threshold: float = 0.5, scale: floa
     corner = np.array([win_h * stride + win_w, 0, win_w, win_h * stride], np.int64)
 
     def window_sum(table):
-        v = table[base[:, None] + corner[None, :]]
+        v = np.take(table, base[:, None] + corner[None, :])
         return (v[:, 0] + v[:, 1] - v[:, 2] - v[:, 3]).astype(np.int64)  # wraps, then exact
 
     i_s, i_sq = window_sum(sums), window_sum(sqs)
     m = i_s // n
     keep = (i_sq // n - m * m) >= MIN_VARIANCE
     wrapped = (i_sq * n - i_s * i_s) & 0xFFFFFFFF  # uint32 arithmetic
-    std = np.sqrt(wrapped.astype(np.float32)).astype(np.int64)  # fast_sqrtf, then (int)
+    std = np.sqrt(wrapped.astype(np.float32)).astype(np.int32)  # fast_sqrtf, then (int)
 
     alive = np.flatnonzero(keep)
     depth[alive] = 0
     plan = _plan(cascade, stride)
     thr32 = _F32(threshold)
-    for s, (corners, weights, feature_starts, tree_thr, alpha1, alpha2, stage_thr) in enumerate(plan.stages):
+    for s, (groups, stage_thr) in enumerate(plan.stages):
         if alive.size == 0:
             break
-        v = sums[base[alive][:, None] + corners[None, :]].reshape(alive.size, -1, 4)
-        rect_sums = v[:, :, 0] + v[:, :, 1] - v[:, :, 2] - v[:, :, 3]
-        sumw = np.add.reduceat(rect_sums * weights[None, :], feature_starts, axis=1, dtype=np.int64)
-        sumw = ((sumw + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)  # int32 arithmetic, as on the M7
-        t = tree_thr[None, :] * std[alive][:, None]
-        stage_sum = np.where(sumw >= t, alpha2[None, :], alpha1[None, :]).sum(axis=1)
+        b = base[alive][:, None]
+        window_std = std[alive][:, None]
+        stage_sum = np.zeros(alive.size, np.int32)
+        for n_rects, n_features, corners, weights, tree_thr, alpha1, alpha2 in groups:
+            v = np.take(sums, b + corners[None, :]).reshape(alive.size, n_features, n_rects, 4)  # take: 5x [] here
+            rect_sums = v[..., 0] + v[..., 1] - v[..., 2] - v[..., 3]
+            # int32 products and sums wrap exactly as the M7's do
+            sumw = rect_sums[..., 0] * weights[:, 0]
+            for k in range(1, n_rects):
+                sumw += rect_sums[..., k] * weights[:, k]
+            stage_sum += np.where(sumw >= tree_thr[None, :] * window_std, alpha2[None, :], alpha1[None, :]).sum(
+                axis=1, dtype=np.int32)
         if kept is not None:
             kept[alive, s] = stage_sum
         passed = stage_sum.astype(np.float64) >= np.float64(_F32(thr32 * stage_thr))
