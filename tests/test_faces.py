@@ -179,6 +179,32 @@ def test_host_finds_the_face_the_firmware_finds_on_the_virtual_board():
     assert found >= 8  # the comparison is about faces, not about empty results
 
 
+def test_a_dataset_picture_gets_the_face_the_board_finds_in_its_frame():
+    """A tight 12K crop is framed as the camera frames it (fitted into QVGA); the face the
+    firmware finds there, mapped back, is the host's face for the picture."""
+    from maskgate.board.virtualboard import image as vimage
+    from maskgate.data.framing import box_in_picture, fit_frame, fit_geometry
+    from maskgate.data.images import read_rgb
+    from maskgate.firmware import module
+
+    face, cfg = module("face"), module("config").DEFAULTS
+    frontal = vimage.HaarCascade("frontalface", stages=cfg["haar_stages"])
+    eyes = vimage.HaarCascade("eye", stages=face.EYE_STAGES)
+    found = 0
+    for path in dataset_files("Test", "WithoutMask", 6) + dataset_files("Test", "WithMask", 6):
+        rgb = read_rgb(path)
+        height, width = rgb.shape[:2]
+        board = face.find(vimage.Image.from_rgb(fit_frame(rgb, 320, 240)), frontal, cfg["detect_scale"],
+                          cfg["haar_threshold"], cfg["haar_scale_factor"], eyes)
+        want = [box_in_picture(board, width, height, 320, 240)] if board is not None else []
+        assert faces.find_face_or_eyes(rgb) == want, path
+        found += board is not None
+    assert found >= 6
+    # the picture's own area in the frame maps back onto the whole picture
+    x0, y0, w, h = fit_geometry(106, 98, 320, 240)
+    assert box_in_picture((x0, y0, w, h), 106, 98, 320, 240) == (0, 0, 106, 98)
+
+
 def test_cli_data_faces(known_face, tmp_path):
     from maskgate.cli import main
 

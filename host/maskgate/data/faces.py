@@ -8,8 +8,11 @@ rectangle_merge) on OpenMV's frontal-face cascade (OpenCV's haarcascade_frontalf
 grayscale copy at detect_scale, find_features with the threshold and scale factor, the largest
 box mapped back to the frame, the eye fallback), called here on a stand-in of the image API
 computed with maskgate.imlib, which the virtual board's `image` module uses too. A picture
-is treated as the camera's frame (RGB565, as the camera holds it). Settings are the
-firmware's defaults (firmware/config.py DEFAULTS) unless a `Detector` says otherwise.
+is first framed as the camera frames it (maskgate.data.framing: fitted into QVGA, the
+firmware's default framesize, as the virtual camera does; RGB565), and the faces found there
+are mapped back onto the picture: a dataset picture gets the face the board would find in it.
+Settings are the firmware's defaults (firmware/config.py DEFAULTS) unless a `Detector` says
+otherwise.
 
 What this detector misses the camera misses too: the door stays closed for that frame; the
 importer and evaluation use the centred square instead. `find_eyes` (mask drawing geometry
@@ -26,6 +29,7 @@ import cv2
 import numpy as np
 
 from maskgate import atomic, contract
+from maskgate.data.framing import QVGA, box_in_picture, fit_frame
 from maskgate.data.manifest import write_csv
 from maskgate.errors import DataError
 from maskgate.firmware import module as _firmware_module
@@ -38,13 +42,14 @@ _FW_DEFAULTS = _firmware_module("config").DEFAULTS
 @dataclass(frozen=True)
 class Detector:
     """The firmware's face-stage settings (config.json keys detect_scale, haar_threshold,
-    haar_scale_factor, haar_stages, eye_fallback)."""
+    haar_scale_factor, haar_stages, eye_fallback) and the frame size pictures are fitted into."""
 
     detect_scale: float = _FW_DEFAULTS["detect_scale"]
     threshold: float = _FW_DEFAULTS["haar_threshold"]
     scale_factor: float = _FW_DEFAULTS["haar_scale_factor"]
     stages: int = _FW_DEFAULTS["haar_stages"]
     eye_fallback: bool = _FW_DEFAULTS["eye_fallback"]
+    frame: tuple[int, int] = QVGA
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Detector":
@@ -84,35 +89,43 @@ class _Frame:
         return haar.detect(gray, cascade, threshold, step, roi)
 
 
-def _frame(picture: np.ndarray) -> _Frame:
+def _framed(picture: np.ndarray, detector: Detector) -> tuple[_Frame, callable]:
+    """The picture as the camera's frame, and the map from frame boxes back to the picture."""
     picture = np.ascontiguousarray(picture)
-    return _Frame(picture if picture.ndim == 2 else contract.rgb888_to_rgb565(picture))
+    height, width = picture.shape[:2]
+    frame_w, frame_h = detector.frame
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    frame = _Frame(contract.rgb888_to_rgb565(fit_frame(picture, frame_w, frame_h)))
+    return frame, lambda box: box_in_picture(box, width, height, frame_w, frame_h)
 
 
 def find_faces(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
-    """Every frontal face the camera's detector finds in an RGB (or grey) picture, as
-    (x, y, w, h) in the picture's pixels, largest first. No eye fallback."""
-    frame = _frame(picture)
+    """Every frontal face the camera's detector finds in an RGB (or grey) picture framed as the
+    camera frames it, as (x, y, w, h) in the picture's pixels, largest first. No eye fallback."""
+    frame, to_picture = _framed(picture, detector)
     gray = frame.to_grayscale(x_scale=detector.detect_scale, y_scale=detector.detect_scale, copy=True)
     try:
         boxes = gray.find_features(cascade("frontalface", detector.stages), threshold=detector.threshold,
                                    scale_factor=detector.scale_factor)
     except OSError:  # smaller than the detector window: the camera raises, the door stays closed
         return []
-    found = [_fw_face.frame_box(b, detector.detect_scale, frame.width(), frame.height()) for b in boxes]
+    found = [to_picture(_fw_face.frame_box(b, detector.detect_scale, frame.width(), frame.height())) for b in boxes]
     return sorted(found, key=lambda b: (-b[2] * b[3], b[1], b[0]))
 
 
 def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
-    """[the face the firmware judges] or []: firmware/face.py find on this picture as its frame
-    (the largest frontal face, else with eye_fallback the face placed from an eye pair)."""
+    """[the face the firmware judges] or []: firmware/face.py find on this picture framed as the
+    camera frames it (the largest frontal face, else with eye_fallback the face placed from an
+    eye pair), mapped back onto the picture."""
+    frame, to_picture = _framed(picture, detector)
     eyes = cascade("eye", _fw_face.EYE_STAGES) if detector.eye_fallback else None
     try:
-        box = _fw_face.find(_frame(picture), cascade("frontalface", detector.stages), detector.detect_scale,
+        box = _fw_face.find(frame, cascade("frontalface", detector.stages), detector.detect_scale,
                             detector.threshold, detector.scale_factor, eyes)
     except OSError:
         return []
-    return [tuple(int(v) for v in box)] if box is not None else []
+    return [to_picture(tuple(int(v) for v in box))] if box is not None else []
 
 
 # ---------------------------------------------------------------- eyes
