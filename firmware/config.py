@@ -18,9 +18,12 @@ DEFAULTS = {
     "framesize": "QVGA",
     "face_detection": True,  # when on, the door needs a detected face to open
     "detect_scale": 0.5,  # Haar runs on a grayscale copy this much smaller
-    "haar_stages": 25,
-    "haar_threshold": 0.5,
-    "haar_scale_factor": 1.25,
+    # Tuned on OpenMV's own Haar algorithm (host/maskgate/imlib/haar.py) in door framing:
+    # bench/bench_face_tuning.py, bench/results/face-tuning.md. The threshold scales the
+    # cascade's negative stage thresholds: 1.0 is the cascade as trained, lower is stricter.
+    "haar_stages": 21,
+    "haar_threshold": 0.9,
+    "haar_scale_factor": 1.35,
     "eye_fallback": True,  # no frontal face: place one from an eye pair (masks hide nose and mouth)
     "door": {
         "k": 3,  # frames in a row that read "mask" before opening

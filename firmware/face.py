@@ -1,7 +1,8 @@
 # Where the model looks: the face box grown and made square, or the centre square when no
-# detector runs; then that square resized to the model's input. The square math is the
-# contract's (host/maskgate/contract.py face_square / centre_square); a test holds the two
-# equal. The margin and input size come from config.json, never from here.
+# detector runs; then that square resized to the model's input. The host's contract
+# (host/maskgate/contract.py) loads this file and uses these functions (face_square,
+# centre_square, input_scales), so the square math is written once, here. The margin and
+# input size come from config.json, never from here.
 #
 # round() is round-half-to-even on MicroPython and CPython alike.
 #
@@ -124,6 +125,17 @@ def load_cascade(image, name, stages):
     raise error
 
 
+def frame_box(box, scale, width, height):
+    """A box found on the grayscale copy shrunk by `scale`, in the width x height frame's
+    pixels (what find returns; the host maps every face of a picture with it)."""
+    inv = 1.0 / scale
+    x = int(box[0] * inv + 0.5)
+    y = int(box[1] * inv + 0.5)
+    w = min(int(box[2] * inv + 0.5), width - x)
+    h = min(int(box[3] * inv + 0.5), height - y)
+    return (x, y, w, h)
+
+
 def find(img, cascade, scale, threshold, scale_factor, eyes=None, scale_keyword="scale_factor"):
     """The largest frontal face in `img` as (x, y, w, h) in img's pixels, or None.
 
@@ -143,24 +155,35 @@ def find(img, cascade, scale, threshold, scale_factor, eyes=None, scale_keyword=
     del gray
     if box is None:
         return None
-    inv = 1.0 / scale
-    x = int(box[0] * inv + 0.5)
-    y = int(box[1] * inv + 0.5)
-    w = min(int(box[2] * inv + 0.5), img.width() - x)
-    h = min(int(box[3] * inv + 0.5), img.height() - y)
-    return (x, y, w, h)
+    return frame_box(box, scale, img.width(), img.height())
+
+
+# to_input's scale candidates, tried in order. OpenMV sizes a copy as floor(w * scale) in
+# float32 (py_image.c py_image_to), so size / side sometimes gives size - 1; size + 2**-10
+# never does (checked for every side up to 1300). 2**-10 is exact in float32 and in double,
+# so the camera (MicroPython, float32) and the virtual board (CPython) use the same scale.
+SCALE_EXTRAS = (0.0, 0.0009765625)
+
+
+def input_scales(side, size):
+    """The scales to_input tries for a side x side square, in order (the host's contract
+    takes the first one the camera's arithmetic sizes to size x size)."""
+    return [(size + extra) / side for extra in SCALE_EXTRAS]
 
 
 def to_input(img, roi, size, hint):
     """The square `roi` of `img` resized to size x size (a new image).
 
-    OpenMV sizes the copy as floor(roi_w * x_scale), so (size + 0.5) / side lands on `size`
-    despite float rounding; if a firmware version rounds otherwise, nudge the scale."""
+    Two steps, so the crop is exactly the square: copy it at scale 1, then scale the copy.
+    Scaling straight from the frame would start the crop on the destination grid
+    (floor(roi.x * scale) / scale), up to one output pixel up and left of the square. The
+    copy takes side * side * 2 bytes of heap for a moment (115 KB for QVGA's centre square)."""
+    square = img.copy(roi=roi)
     side = roi[2]
-    for extra in (0.5, 0.25, 0.75, 0.0, 0.99):
-        s = (size + extra) / side
-        out = img.copy(roi=roi, x_scale=s, y_scale=s, hint=hint)
+    for s in input_scales(side, size):
+        out = square.copy(x_scale=s, y_scale=s, hint=hint)
         if out.width() == size and out.height() == size:
+            del square
             return out
         del out
     raise ValueError("cannot resize the crop to %dx%d" % (size, size))

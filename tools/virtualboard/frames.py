@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from maskgate.data.framing import fit_frame  # noqa: F401  (the host's face stage frames pictures the same way)
 from maskgate.data.images import ImageError, is_image_name, read_rgb
 from maskgate.errors import DataError
 
@@ -22,21 +23,6 @@ class EndOfFrames(BaseException):
 
     A BaseException, like KeyboardInterrupt, so the firmware's `except Exception` around a
     frame does not swallow it."""
-
-
-def fit_frame(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """An RGB picture scaled to fit width x height (aspect kept), centred on black."""
-    h, w = rgb.shape[:2]
-    if (w, h) == (width, height):
-        return np.ascontiguousarray(rgb)
-    s = min(width / w, height / h)
-    nw, nh = max(1, min(width, int(round(w * s)))), max(1, min(height, int(round(h * s))))
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    scaled = cv2.resize(np.ascontiguousarray(rgb), (nw, nh), interpolation=interp)
-    out = np.zeros((height, width, 3), np.uint8)
-    x0, y0 = (width - nw) // 2, (height - nh) // 2
-    out[y0 : y0 + nh, x0 : x0 + nw] = scaled
-    return out
 
 
 def _video(capture: cv2.VideoCapture, name: str) -> Iterator[np.ndarray]:

@@ -2,18 +2,13 @@
 
 Pixels live in numpy arrays: RGB565 as H x W uint16, grayscale as H x W uint8.
 
-How this approximates the camera (and why): resizing an RGB565 image (copy/crop/scale with
-a scale factor) expands it to RGB888 with OpenMV's tables, resizes with OpenCV (image.AREA ->
-INTER_AREA, BILINEAR -> INTER_LINEAR, BICUBIC -> INTER_CUBIC, default nearest) and KEEPS the
-RGB888 result (it still reports format() == RGB565). That makes the 32x32 crop handed to the
-model exactly `contract.prepare(frame, box, camera=True)` -- the parity the tests hold. The
-real board averages in RGB565 and stores RGB565 again, so on the camera each 32x32 pixel can
-differ from the contract by up to one RGB565 step (8 levels of red/blue, 4 of green).
-
-Grayscale uses OpenMV's luma, Y = (38 R + 75 G + 15 B) >> 7 on the RGB888 expansion.
-find_features runs OpenCV's Haar cascades (frontal face: contract.HAAR_CASCADE; eye:
-haarcascade_eye.xml): same family of detector as the camera's, not the same numbers;
-threshold maps to minNeighbors, the cascade's window is the smallest box.
+The arithmetic is OpenMV's imlib, ported in maskgate.imlib (the host's contract calls the same
+functions, so the PC and the virtual board agree bit for bit, and both with the camera):
+copy / crop / scale / to_grayscale / to_rgb565 run imlib_draw_image (maskgate.imlib.draw:
+nearest neighbour, image.AREA, image.BILINEAR; the result is RGB565 again, as on the camera),
+RGB565 expands to RGB888 by bit replication and RGB888 truncates to RGB565
+(maskgate.imlib.color), grayscale is Y = (38 R + 75 G + 15 B) >> 7 of that expansion, and
+find_features is OpenMV's Haar detector (maskgate.imlib.haar) on OpenMV's cascades.
 
 Which names and arguments each firmware release accepts (the API, not the algorithm) follows
 that release's py_image.c and imlib (see `cascade_constructor` and `Image.find_features`):
@@ -23,12 +18,12 @@ find_features(scale_factor=) up to 4.8 and (scale=) on 5.0.
 from __future__ import annotations
 
 import os
-import threading
 
 import cv2
 import numpy as np
 
 from maskgate import contract
+from maskgate.imlib import color, draw, haar
 
 # Pixel formats (shared with the sensor stand-in) and scaling hints (bit flags, as on OpenMV).
 BINARY, GRAYSCALE, RGB565, BAYER, YUV422, JPEG, PNG = 1, 2, 3, 4, 5, 6, 7
@@ -45,21 +40,7 @@ CASCADES = {"frontalface": (contract.HAAR_CASCADE, HAAR_WINDOW), "eye": ("haarca
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
-    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
-    return ((r * 38 + g * 75 + b * 15) >> 7).astype(np.uint8)
-
-
-def _interpolation(hint: int) -> int:
-    if hint & AREA:
-        return cv2.INTER_AREA
-    if hint & BILINEAR:
-        return cv2.INTER_LINEAR
-    if hint & BICUBIC:
-        return cv2.INTER_CUBIC
-    return cv2.INTER_NEAREST
-
-
-_classifiers = threading.local()  # OpenCV cascades must not be shared between threads
+    return color.rgb888_to_y(rgb)
 
 
 class HaarCascade:
@@ -73,30 +54,18 @@ class HaarCascade:
         if path not in CASCADES:
             raise OSError(f"virtual board: only the built-in 'frontalface' and 'eye' cascades exist, not {path!r}")
         self.name = path
-        self.stages = stages
-        self._file, self.window = CASCADES[path]
+        self._file, _ = CASCADES[path]
+        self.cascade = haar.from_opencv(self._file).with_stages(stages)
+        self.stages = self.cascade.n_stages
+        self.window = self.cascade.window[1]
 
-    @property
-    def classifier(self):
-        cache = _classifiers.__dict__.setdefault("by_file", {})
-        if self._file not in cache:
-            classifier = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, self._file))
-            if classifier.empty():
-                raise OSError(f"cannot load OpenCV's {self._file}")
-            cache[self._file] = classifier
-        return cache[self._file]
-
-    def detect(self, gray: np.ndarray, threshold: float, scale_factor: float) -> list[tuple]:
-        neighbours = max(1, int(round(threshold * 6)))
-        if min(gray.shape[:2]) < self.window:
-            return []
-        boxes = self.classifier.detectMultiScale(
-            gray, scaleFactor=max(1.01, float(scale_factor)), minNeighbors=neighbours,
-            minSize=(self.window, self.window))
-        return [tuple(int(v) for v in b) for b in boxes]
+    def detect(self, gray: np.ndarray, threshold: float, scale_factor: float, roi=None) -> list[tuple]:
+        """OpenMV's find_features on grey levels (maskgate.imlib.haar.detect)."""
+        return haar.detect(gray, self.cascade, threshold, scale_factor, roi)
 
     def __repr__(self):
-        return f"{{\"width\":{self.window}, \"height\":{self.window}, \"n_stages\":{self.stages or 25}}}"
+        w, h = self.cascade.window
+        return f"{{\"width\":{w}, \"height\":{h}, \"n_stages\":{self.stages}}}"
 
 
 class Image:
@@ -104,7 +73,7 @@ class Image:
     array with Image.wrap(array, fmt)."""
 
     def __init__(self, pixels, fmt: int, card=None, in_fb: bool = False):
-        self._px = pixels  # uint16 HxW (RGB565), uint8 HxWx3 (RGB565 after a resize), uint8 HxW, or bytes (JPEG)
+        self._px = pixels  # uint16 HxW (RGB565), uint8 HxW (grayscale) or bytes (JPEG)
         self._fmt = fmt
         self._card = card
         self._shape = None if fmt == JPEG else pixels.shape[:2]
@@ -142,7 +111,9 @@ class Image:
 
     def gray(self) -> np.ndarray:
         px = self._decoded()
-        return px if self._fmt == GRAYSCALE else luma(self.rgb888())
+        if self._fmt == GRAYSCALE:
+            return px
+        return color.rgb565_to_y(px) if px.dtype == np.uint16 else luma(px)
 
     def _decoded(self):
         if self._fmt == JPEG:
@@ -190,37 +161,13 @@ class Image:
     # --- scaling / conversion family ---
     def _region(self, roi):
         h, w = self._shape
-        if roi is None:
-            return 0, 0, w, h
-        x, y, rw, rh = (int(v) for v in roi)
-        x0, y0 = max(0, x), max(0, y)
-        x1, y1 = min(w, x + rw), min(h, y + rh)
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError("Region of interest is outside the image")
-        return x0, y0, x1 - x0, y1 - y0
+        return draw.clamp_roi(roi, w, h)
 
-    def _transformed(self, roi, x_scale, y_scale, hint, to_gray=False):
+    def _transformed(self, roi, x_scale, y_scale, hint, to_gray=None):
         if self._fmt == JPEG:
             raise OSError("virtual board: decompress a JPEG image before scaling it")
-        if x_scale is None:
-            x_scale = 1.0 if y_scale is None else y_scale
-        if y_scale is None:
-            y_scale = x_scale
-        if x_scale <= 0 or y_scale <= 0:
-            raise ValueError("virtual board: negative scales (flips) are not emulated")
-        x, y, w, h = self._region(roi)
-        px = self._px[y : y + h, x : x + w]
-        nw, nh = max(1, int(w * x_scale)), max(1, int(h * y_scale))
-        if to_gray and self._fmt != GRAYSCALE:
-            px = luma(self.rgb888()[y : y + h, x : x + w])
-            fmt = GRAYSCALE
-        else:
-            fmt = self._fmt
-        if (nw, nh) != (w, h):
-            if px.dtype == np.uint16:
-                px = contract.rgb565_to_rgb888(px)  # see the module docstring: kept as RGB888
-            px = cv2.resize(np.ascontiguousarray(px), (nw, nh), interpolation=_interpolation(hint))
-        return np.ascontiguousarray(px).copy(), fmt
+        out = draw.copy(self._px, roi, x_scale, y_scale, hint, to_gray=to_gray)
+        return np.ascontiguousarray(out), (GRAYSCALE if out.dtype == np.uint8 else RGB565)
 
     def copy(self, roi=None, x_scale=None, y_scale=None, hint=0, copy_to_fb=False, **_ignored):
         px, fmt = self._transformed(roi, x_scale, y_scale, hint)
@@ -236,16 +183,14 @@ class Image:
     scale = crop
 
     def to_grayscale(self, x_scale=None, y_scale=None, roi=None, hint=0, copy=False, copy_to_fb=False, **_ignored):
-        px, fmt = self._transformed(roi, x_scale, y_scale, hint, to_gray=True)
+        px, _ = self._transformed(roi, x_scale, y_scale, hint, to_gray=True)
         if copy or copy_to_fb:
             return Image(px, GRAYSCALE, self._card, in_fb=bool(copy_to_fb))
         self._px, self._fmt, self._shape = px, GRAYSCALE, px.shape[:2]
         return self
 
     def to_rgb565(self, x_scale=None, y_scale=None, roi=None, hint=0, copy=False, copy_to_fb=False, **_ignored):
-        px, fmt = self._transformed(roi, x_scale, y_scale, hint)
-        if fmt == GRAYSCALE:
-            px = np.repeat(px[..., None], 3, axis=2)
+        px, _ = self._transformed(roi, x_scale, y_scale, hint, to_gray=False)
         out = Image(px, RGB565, self._card, in_fb=bool(copy_to_fb))
         if copy or copy_to_fb:
             return out
@@ -258,9 +203,7 @@ class Image:
         return self._find_features(cascade, threshold, scale_factor, roi)
 
     def _find_features(self, cascade, threshold, scale_factor, roi):
-        x, y, w, h = self._region(roi)
-        gray = np.ascontiguousarray(self.gray()[y : y + h, x : x + w])
-        return [(bx + x, by + y, bw, bh) for bx, by, bw, bh in cascade.detect(gray, threshold, scale_factor)]
+        return cascade.detect(self.gray(), threshold, scale_factor, roi)
 
     # --- drawing (marks the pixels, like the camera's preview overlays) ---
     def _color_value(self, color):

@@ -38,8 +38,9 @@ def load_pixels(rows: list[dict], with_aug: bool = True, desc: str = "decoding")
                 rgb = read_rgb(rows[i]["path"])
             except ImageError:
                 continue  # the import report already lists unreadable files
-            square = _crop_square(rgb, rows[i].get("face"))
-            x32.append(contract.resize_to_input(square))
+            face = rows[i].get("face")
+            x32.append(contract.prepare(rgb, face or None))  # the camera's pixels, bit for bit
+            square = _crop_square(rgb, face)
             if with_aug:
                 x64.append(cv2.resize(square, (AUG_SIZE, AUG_SIZE), interpolation=cv2.INTER_AREA))
             kept.append(i)
@@ -50,7 +51,7 @@ def load_pixels(rows: list[dict], with_aug: bool = True, desc: str = "decoding")
 
 
 def _cache_path(manifest_path: Path, rows: list[dict]) -> Path:
-    key = hashlib.sha256()
+    key = hashlib.sha256(contract.PIXELS_VERSION.encode())
     for row in rows:
         key.update(f"{row['path']}|{row['sha256']}|{row.get('face')}\n".encode())
     return manifest_path.parent / f".pixels-{key.hexdigest()[:16]}.npz"

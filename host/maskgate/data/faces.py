@@ -1,29 +1,26 @@
-"""Frontal face boxes with OpenCV's Haar cascade (the cascade the camera runs), eye cues for
-face geometry, and `maskgate data faces`: a dataset folder -> a folder of face crops.
+"""Faces on the host, found as the camera finds them, eye cues for face geometry, and
+`maskgate data faces`: a dataset folder -> a folder of face crops.
 
-Why these detector settings. The firmware (firmware/face.py, settings from config.json,
-defaults in firmware/config.py) calls
-`gray.find_features(image.HaarCascade("frontalface", stages=25), threshold=0.5, scale_factor=1.25)`
-on a grayscale copy of the frame. OpenMV's built-in "frontalface" is OpenCV's
-haarcascade_frontalface_default (24 x 24 window, 25 stages), so the host loads that file
-(contract.HAAR_CASCADE). OpenMV scans an image pyramid in steps of `scale_factor` and keeps
-every window that passes all stages with each stage threshold multiplied by `threshold` (the
-trained thresholds are negative, so 0.5 is stricter than the cascade as trained), then merges
-overlapping windows. OpenCV cannot scale stage thresholds; the nearest practical match is the
-same pyramid step (scaleFactor = the firmware's haar_scale_factor), the window as the smallest
-face (24 px), and minNeighbors = round(6 x threshold) = 3 (a face needs four overlapping
-windows) standing in for the stricter stages -- the mapping the virtual board
-(tools/virtualboard/image.py) uses too, so host crops, the virtual board and the camera agree
-on which faces exist; tests hold these equal to the firmware defaults and to the virtual
-board. Measured on 150 pictures per class with these settings: a face is found in 87 % of
-face-mask-12k bare faces and 55 % of face-mask-chandrikadeb7 bare faces, but only in 27 %
-and 8 % of the masked ones (frontal cascades rely on nose and mouth), and never in blurred
-noise. What this detector misses the camera misses too; the contract then uses the centred
-square. The firmware's eye fallback (config eye_fallback: no frontal face -> a face placed
-from an eye pair) is `find_face_or_eyes`, with the firmware's own face_from_eyes.
+The face stage is the camera's own: OpenMV's Haar detector ported to numpy
+(maskgate.imlib.haar: haar.c's pyramid, scan step, variance filter and stage thresholds,
+rectangle_merge) on OpenMV's frontal-face cascade (OpenCV's haarcascade_frontalface_default,
+25 stages, 24 x 24), run the way the firmware runs it: firmware/face.py `find` itself (a
+grayscale copy at detect_scale, find_features with the threshold and scale factor, the largest
+box mapped back to the frame, the eye fallback), called here on a stand-in of the image API
+computed with maskgate.imlib, which the virtual board's `image` module uses too. A picture
+is first framed as the camera frames it (maskgate.data.framing: fitted into QVGA, the
+firmware's default framesize, as the virtual camera does; RGB565), and the faces found there
+are mapped back onto the picture: a dataset picture gets the face the board would find in it.
+Settings are the firmware's defaults (firmware/config.py DEFAULTS) unless a `Detector` says
+otherwise.
+
+What this detector misses the camera misses too: the door stays closed for that frame; the
+importer and evaluation use the centred square instead. `find_eyes` (mask drawing geometry
+for synth-masks, not a camera stage) still uses OpenCV's eye cascade with its own settings.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,56 +29,103 @@ import cv2
 import numpy as np
 
 from maskgate import atomic, contract
+from maskgate.data.framing import QVGA, box_in_picture, fit_frame
 from maskgate.data.manifest import write_csv
 from maskgate.errors import DataError
 from maskgate.firmware import module as _firmware_module
+from maskgate.imlib import color, draw, haar
 
-_fw_face = _firmware_module("face")  # eye geometry and face_from_eyes are written once, there
-
-# The firmware's find_features arguments (firmware/config.py DEFAULTS haar_*), mirrored below.
-OPENMV_THRESHOLD = 0.5
-OPENMV_SCALE_FACTOR = 1.25
-OPENMV_STAGES = 25
-SCALE_FACTOR = OPENMV_SCALE_FACTOR
+_fw_face = _firmware_module("face")  # find, frame_box, eye geometry: written once, there
+_FW_DEFAULTS = _firmware_module("config").DEFAULTS
 
 
-def neighbours_for(threshold: float) -> int:
-    """OpenCV minNeighbors standing in for OpenMV's stage-threshold factor."""
-    return max(1, int(round(threshold * 6)))
+@dataclass(frozen=True)
+class Detector:
+    """The firmware's face-stage settings (config.json keys detect_scale, haar_threshold,
+    haar_scale_factor, haar_stages, eye_fallback) and the frame size pictures are fitted into."""
+
+    detect_scale: float = _FW_DEFAULTS["detect_scale"]
+    threshold: float = _FW_DEFAULTS["haar_threshold"]
+    scale_factor: float = _FW_DEFAULTS["haar_scale_factor"]
+    stages: int = _FW_DEFAULTS["haar_stages"]
+    eye_fallback: bool = _FW_DEFAULTS["eye_fallback"]
+    frame: tuple[int, int] = QVGA
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Detector":
+        return cls(cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"], cfg["haar_stages"],
+                   cfg["eye_fallback"])
 
 
-MIN_NEIGHBORS = neighbours_for(OPENMV_THRESHOLD)
-MIN_FACE = 24  # the cascade's window: OpenMV never reports a smaller face
-
-EYE_CASCADE = "haarcascade_eye.xml"  # OpenMV has the same cascade built in ("eye")
-EYE_WINDOW = 20  # that cascade's window: the smallest eye it reports
-
-_cascades: dict[str, cv2.CascadeClassifier] = {}
+DEFAULT = Detector()
 
 
-def _classifier(name: str = contract.HAAR_CASCADE) -> cv2.CascadeClassifier:
-    # One classifier per process: OpenCV's cascade must not be shared between threads, and
-    # the importer calls find_faces from one thread only.
-    if name not in _cascades:
-        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-        if cascade.empty():
-            raise RuntimeError(f"cannot load the Haar cascade {name}")
-        _cascades[name] = cascade
-    return _cascades[name]
+@functools.lru_cache(maxsize=None)
+def cascade(name: str, stages: int | None = None) -> haar.Cascade:
+    """image.HaarCascade(name, stages=...) of the firmware: "frontalface" or "eye"."""
+    return haar.builtin(name).with_stages(stages)
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    rgb = np.ascontiguousarray(rgb)
-    return rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+class _Frame:
+    """The part of OpenMV's image API firmware/face.py find uses, on RGB565 (uint16) or
+    grayscale (uint8) pixels, computed with maskgate.imlib as the virtual board computes it."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = pixels
+
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    def to_grayscale(self, x_scale=None, y_scale=None, roi=None, hint=0, **_copy):
+        return _Frame(draw.copy(self.pixels, roi, x_scale, y_scale, hint, to_gray=True))
+
+    def find_features(self, cascade, threshold=0.5, scale_factor=None, roi=None, scale=None):
+        # `scale` (5.0) and `scale_factor` (4.x) both mean the pyramid step; 1.5 if neither
+        step = scale if scale is not None else (scale_factor if scale_factor is not None else 1.5)
+        gray = self.pixels if self.pixels.dtype == np.uint8 else color.rgb565_to_y(self.pixels)
+        return haar.detect(gray, cascade, threshold, step, roi)
 
 
-def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Face boxes (x, y, w, h) in an RGB (or grey) picture, largest first."""
-    boxes = _classifier().detectMultiScale(
-        _grey(rgb), scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(MIN_FACE, MIN_FACE)
-    )
-    found = [tuple(int(v) for v in box) for box in boxes]
+def _framed(picture: np.ndarray, detector: Detector) -> tuple[_Frame, callable]:
+    """The picture as the camera's frame, and the map from frame boxes back to the picture."""
+    picture = np.ascontiguousarray(picture)
+    height, width = picture.shape[:2]
+    frame_w, frame_h = detector.frame
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    frame = _Frame(contract.rgb888_to_rgb565(fit_frame(picture, frame_w, frame_h)))
+    return frame, lambda box: box_in_picture(box, width, height, frame_w, frame_h)
+
+
+def find_faces(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
+    """Every frontal face the camera's detector finds in an RGB (or grey) picture framed as the
+    camera frames it, as (x, y, w, h) in the picture's pixels, largest first. No eye fallback."""
+    frame, to_picture = _framed(picture, detector)
+    gray = frame.to_grayscale(x_scale=detector.detect_scale, y_scale=detector.detect_scale, copy=True)
+    try:
+        boxes = gray.find_features(cascade("frontalface", detector.stages), threshold=detector.threshold,
+                                   scale_factor=detector.scale_factor)
+    except OSError:  # smaller than the detector window: the camera raises, the door stays closed
+        return []
+    found = [to_picture(_fw_face.frame_box(b, detector.detect_scale, frame.width(), frame.height())) for b in boxes]
     return sorted(found, key=lambda b: (-b[2] * b[3], b[1], b[0]))
+
+
+def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
+    """[the face the firmware judges] or []: firmware/face.py find on this picture framed as the
+    camera frames it (the largest frontal face, else with eye_fallback the face placed from an
+    eye pair), mapped back onto the picture."""
+    frame, to_picture = _framed(picture, detector)
+    eyes = cascade("eye", _fw_face.EYE_STAGES) if detector.eye_fallback else None
+    try:
+        box = _fw_face.find(frame, cascade("frontalface", detector.stages), detector.detect_scale,
+                            detector.threshold, detector.scale_factor, eyes)
+    except OSError:
+        return []
+    return [to_picture(tuple(int(v) for v in box))] if box is not None else []
 
 
 # ---------------------------------------------------------------- eyes
@@ -90,20 +134,25 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
 # by the firmware to place a face from an eye pair (defined in firmware/face.py).
 EYE_Y = _fw_face.EYE_Y
 EYE_X = _fw_face.EYE_X
+EYE_CASCADE = "haarcascade_eye.xml"  # OpenCV's file of OpenMV's "eye" cascade
+
+_cascades: dict[str, cv2.CascadeClassifier] = {}
 
 
-def find_face_or_eyes(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """find_faces, or when it finds none the face the firmware's eye fallback places from an
-    eye pair (firmware/face.py face_from_eyes, same cascade settings as find_faces): [] or
-    [box]. Masks hide the nose and mouth the frontal cascade needs; the eyes stay visible."""
-    found = find_faces(rgb)
-    if found:
-        return found
-    grey = _grey(rgb)
-    eyes = _classifier(EYE_CASCADE).detectMultiScale(
-        grey, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(EYE_WINDOW, EYE_WINDOW))
-    box = _fw_face.face_from_eyes([tuple(int(v) for v in e) for e in eyes], grey.shape[1], grey.shape[0])
-    return [box] if box is not None else []
+def _classifier(name: str) -> cv2.CascadeClassifier:
+    # find_eyes only (mask geometry). One classifier per process: an OpenCV cascade must not be
+    # shared between threads.
+    if name not in _cascades:
+        classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if classifier.empty():
+            raise RuntimeError(f"cannot load the Haar cascade {name}")
+        _cascades[name] = classifier
+    return _cascades[name]
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.ascontiguousarray(rgb)
+    return rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def find_eyes(rgb: np.ndarray, box=None) -> list[tuple[int, int, int, int]]:
@@ -278,11 +327,12 @@ def _write_labels(out_dir: Path, result: FacesResult) -> None:
         atomic.write_text(out_dir / "labels.txt", "\n".join(labels) + "\n")
 
 
-def detector_settings() -> str:
-    return (f"OpenCV {cv2.__version__} `{contract.HAAR_CASCADE}`, scaleFactor {SCALE_FACTOR}, "
-            f"minNeighbors {MIN_NEIGHBORS}, minSize {MIN_FACE} px, on grayscale (mirrors OpenMV "
-            f"find_features threshold {OPENMV_THRESHOLD}, scale_factor {OPENMV_SCALE_FACTOR}, "
-            f"{OPENMV_STAGES} stages); crop: face box grown by {contract.FACE_MARGIN} per side, square")
+def detector_settings(detector: Detector = DEFAULT) -> str:
+    return (f"OpenMV's Haar detector (maskgate.imlib port of haar.c) with the frontal-face cascade "
+            f"(`{contract.HAAR_CASCADE}`, {detector.stages} stages), threshold {detector.threshold}, "
+            f"scale factor {detector.scale_factor}, on a grayscale copy at {detector.detect_scale} of the "
+            f"picture, as firmware/face.py find runs it; crop: face box grown by {contract.FACE_MARGIN} "
+            f"per side, square")
 
 
 def faces_report(result: FacesResult, src) -> str:
