@@ -1,0 +1,55 @@
+"""Train the door's face detector (maskgate.detector.train) on composed door pictures.
+
+    nice -n 15 .venv/bin/python bench/face_stage_train.py --out runs/facedet
+    nice -n 15 .venv/bin/python bench/face_stage_train.py --out runs/facedet-no12k \
+        --sources face-utkface utk-synth-mask            # leave face-mask-12k out
+
+One TensorFlow thread (the machine is shared); face crops are cached in data/cache. Writes
+OUT/facedet_int8.tflite, facedet.keras, history.csv and detector.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache")
+    parser.add_argument("--sources", nargs="+", default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="steps per epoch")
+    parser.add_argument("--arch-options", default="{}", help="JSON, e.g. '{\"width\": 0.75}'")
+    parser.add_argument("--compose-options", default="{}", help="JSON of maskgate.data.compose.ComposeConfig")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from maskgate.tfenv import tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from maskgate.detector.train import DetectorConfig, train_detector
+
+    values = {"seed": args.seed, "arch_options": json.loads(args.arch_options),
+              "compose_options": json.loads(args.compose_options)}
+    if args.sources:
+        values["sources"] = tuple(args.sources)
+    if args.epochs:
+        values["epochs"] = args.epochs
+    if args.steps:
+        values["steps_per_epoch"] = args.steps
+    report = train_detector(args.shared, args.out, DetectorConfig.from_dict(values), cache_dir=args.cache)
+    f = report["figures"]
+    print(f"{args.out}: {f['bytes']} B, arena {f['arena_bytes']} B (board {f['arena_bytes_board']} B), "
+          f"{f['macs']:,} MACs, {report['train_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
