@@ -4,8 +4,12 @@
     nice -n 15 .venv/bin/python bench/face_stage_train.py --out runs/facedet-no12k \
         --sources face-utkface utk-synth-mask            # leave face-mask-12k out
 
+    nice -n 15 .venv/bin/python bench/face_stage_train.py --what bgcls --out runs/bgcls
+        # candidate 1: the classifier with a background class (maskgate.detector.background_class)
+
 One TensorFlow thread (the machine is shared); face crops are cached in data/cache. Writes
-OUT/facedet_int8.tflite, facedet.keras, history.csv and detector.json.
+OUT/facedet_int8.tflite, facedet.keras, history.csv and detector.json (or OUT/bgcls_int8.tflite,
+bgcls.keras, bgcls.json).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--what", choices=("detector", "bgcls"), default="detector")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache")
@@ -37,6 +42,21 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from maskgate.detector.train import DetectorConfig, train_detector
 
+    if args.what == "bgcls":
+        from maskgate.detector.background_class import BackgroundClassConfig, train_background_class
+
+        values = {"seed": args.seed, "arch_options": json.loads(args.arch_options)}
+        if args.sources:
+            values["sources"] = tuple(args.sources)
+        if args.epochs:
+            values["epochs"] = args.epochs
+        if args.steps:
+            values["steps_per_epoch"] = args.steps
+        report = train_background_class(args.shared, args.out, BackgroundClassConfig(**values), cache_dir=args.cache)
+        f = report["figures"]
+        print(f"{args.out}: val accuracy {report['val_accuracy']:.4f}, {f['bytes']} B, arena {f['arena_bytes_board']} B, "
+              f"{f['macs']:,} MACs, {report['train_seconds']:.0f} s")
+        return
     values = {"seed": args.seed, "arch_options": json.loads(args.arch_options),
               "compose_options": json.loads(args.compose_options)}
     if args.sources:

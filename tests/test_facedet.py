@@ -129,3 +129,28 @@ def test_tflite_micro_agrees_with_the_host_bit_for_bit(int8_detector):
     assert np.array_equal(raw.reshape(3, -1), micro.reshape(3, -1))
     out = host.outputs(frames)
     assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_the_firmware_detector_on_the_virtual_board_finds_what_the_host_finds(int8_detector, tmp_path):
+    """firmware facedet.Detector (shrink -> ml.Model.predict -> decode) on the virtual board's
+    image and ml modules against the host's HostDetector + find_in, on the same pixels (a frame
+    already at the input size, so neither side resizes)."""
+    from maskgate import contract
+    from maskgate.board.virtualboard import VirtualBoard
+    from maskgate.board.virtualboard import image as vimage
+    from maskgate.board.virtualboard import ml as vml
+    from maskgate.detector.stage import HostDetector, find_in
+
+    infer = module("infer")
+    board = VirtualBoard([], card_dir=tmp_path)
+    board.card.write_bytes("facedet_int8.tflite", int8_detector)
+    model = infer.Model.__new__(infer.Model)  # what infer.Model(path) makes when `ml` imports
+    model.api, model.net = "ml", vml.Model(board, "facedet_int8.tflite")
+    host = HostDetector(int8_detector)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        frame = contract.rgb565_round_trip(rng.integers(0, 256, (fd.IN_H, fd.IN_W, 3), dtype=np.uint8))
+        out = host.outputs([frame])[0]
+        threshold = float(np.sort(out[:: fd.CHANNELS])[-3])  # an untrained net: take its top cells
+        got = fd.Detector(model, threshold).find(vimage.Image.from_rgb(frame), vimage.AREA)
+        assert got is not None and got == find_in(out, fd.IN_W, fd.IN_H, threshold)

@@ -146,7 +146,7 @@ def train_background_class(shared_root, out_dir, cfg: BackgroundClassConfig | No
     started = time.time()
     history = model.fit(CropBatches(faces, pool, cfg), validation_data=(contract.to_float_input(val_x), val_y),
                         epochs=cfg.epochs, verbose=0, shuffle=False,
-                        callbacks=[keras.callbacks.LearningRateScheduler(schedule), _Lines(cfg.epochs),
+                        callbacks=[keras.callbacks.LearningRateScheduler(schedule), _Lines(cfg.epochs, "bgcls"),
                                    keras.callbacks.CSVLogger(str(out_dir / "history.csv"))])
     model.save(out_dir / "bgcls.keras")
     int8 = quantize.convert_int8(model, quantize.representative_pixels(val_x, 300, cfg.seed))

@@ -149,13 +149,13 @@ def export_int8(model, cfg: DetectorConfig, rep_inputs: np.ndarray) -> bytes:
 class _Lines(keras.callbacks.Callback):
     """One line per epoch (logs read well; a terminal gets the same)."""
 
-    def __init__(self, epochs):
+    def __init__(self, epochs, name="detector"):
         super().__init__()
-        self.epochs, self.started = epochs, time.time()
+        self.epochs, self.name, self.started = epochs, name, time.time()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        print(f"detector epoch {epoch + 1}/{self.epochs} loss {logs.get('loss', 0):.4f} "
+        print(f"{self.name} epoch {epoch + 1}/{self.epochs} loss {logs.get('loss', 0):.4f} "
               f"val_loss {logs.get('val_loss', 0):.4f} ({time.time() - self.started:.0f} s)", flush=True)
 
 
