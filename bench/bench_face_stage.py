@@ -6,15 +6,19 @@ no detector was trained or tuned on, in door framing, with the shipped mask clas
 
 Door framing: each picture fitted into 320 x 240 (tools/virtualboard/frames.py fit_frame), then
 the RGB565 round trip of the sensor. Candidates:
-- haar+eyes: the firmware's face.find (frontal cascade, eye-pair fallback, detect_scale 0.5) on
-  the virtual board's cascades, which are OpenCV's stand-in: OpenMV's real detector finds about
-  half as many masked faces (../shared/reference/openmv-fidelity.md), so this row is an UPPER
-  bound for the board. No face: no decision (the door stays closed), as main.py does today.
-- centre: the centre square classified, no detector (face_detection off).
-- facedet: our detector (firmware/facedet.py decode) -> its box -> the classifier.
+- centre: the centre square classified, no detector (config face_detection off).
+- facedet (t=alone): our detector (firmware/facedet.py decode) -> its box -> the shipped
+  classifier; t is the lowest threshold at which no validation empty frame has a detection.
+- haar+eyes: today's firmware, face.find (frontal cascade, eye-pair fallback, detect_scale 0.5)
+  on the virtual board's cascades, which are OpenCV's stand-in: OpenMV's real detector finds
+  about half as many masked faces (../shared/reference/openmv-fidelity.md), so these rows are
+  an UPPER bound for the board. No face: no decision (the door stays closed), as main.py does.
 - haar+eyes, else facedet: the detector only when Haar finds nothing.
-- with --bg-classifier (a 3-class background / no_mask / mask classifier): centre square and
-  detector box classified by it; "background" refuses.
+- with --bg-classifier (candidate 1: a background / no_mask / mask classifier,
+  maskgate.detector.background_class), where "background" refuses:
+  centre, 3-class; 5 fixed regions, 3-class (the region least likely background decides);
+  facedet (t=gated), 3-class, t being the lowest threshold at which no validation empty
+  frame's detection reads mask; facedet (t=gated) else centre, 3-class.
 A picture is "let in" when the stage gives a region and the classifier reads mask (P >= 0.5).
 
 Sets: face-mask-12k Test and face-utkface test (hash split), whose other splits trained the
@@ -115,38 +119,55 @@ class Stages:
         return self.bg.probabilities(np.stack(crops)) if crops else np.zeros((0, 3))
 
 
-def evaluate(stages: Stages, frames, threshold: float, with_haar=True) -> dict:
-    """For each candidate: found (bool per frame) and let_in (bool per frame)."""
+def evaluate(stages: Stages, frames, thresholds, with_haar=True) -> dict:
+    """For each candidate: (found, let_in), one bool per frame. `thresholds` is the detector's
+    (alone, gated): alone when the shipped 2-class classifier follows, gated when the 3-class
+    classifier can still refuse a region."""
     from maskgate import contract
+    from maskgate.detector.background_class import fixed_regions
     from maskgate.detector.stage import crop_for_classifier, find_in
 
+    t_alone, t_gated = thresholds
     h, w = frames[0].shape[:2]
+    n = len(frames)
     outs = stages.detector.outputs(frames)
-    det = [find_in(o, w, h, threshold) for o in outs]
-    haar = [stages.haar(f) if with_haar else None for f in frames]
     centre = [crop_for_classifier(f, None) for f in frames]
-    p_centre = stages.probabilities(centre)
-    det_crops = [crop_for_classifier(f, d[1]) if d else centre[i] for i, (f, d) in enumerate(zip(frames, det))]
-    p_det = stages.probabilities(det_crops)
-    haar_crops = [contract.prepare(f, b, camera=False) if b else centre[i] for i, (f, b) in enumerate(zip(frames, haar))]
-    p_haar = stages.probabilities(haar_crops)
-    found_det = np.array([d is not None for d in det])
-    found_haar = np.array([b is not None for b in haar])
-    result = {
-        "centre": (np.ones(len(frames), bool), p_centre >= P_MASK),
-        "facedet": (found_det, found_det & (p_det >= P_MASK)),
-    }
+
+    def det_crops(t):
+        found = [find_in(o, w, h, t) for o in outs]
+        return np.array([d is not None for d in found]), [crop_for_classifier(f, d[1]) if d else c
+                                                           for f, d, c in zip(frames, found, centre)]
+
+    found_det, det = det_crops(t_alone)
+    p_centre, p_det = stages.probabilities(centre), stages.probabilities(det)
+    result = {"centre": (np.ones(n, bool), p_centre >= P_MASK),
+              f"facedet (t={t_alone})": (found_det, found_det & (p_det >= P_MASK))}
     if with_haar:
-        result["haar+eyes"] = (found_haar, found_haar & (p_haar >= P_MASK))
+        haar = [stages.haar(f) for f in frames]
+        found_haar = np.array([b is not None for b in haar])
+        p_haar = stages.probabilities([contract.prepare(f, b, camera=False) if b else c
+                                       for f, b, c in zip(frames, haar, centre)])
+        result["haar+eyes (today's firmware)"] = (found_haar, found_haar & (p_haar >= P_MASK))
         either = found_haar | found_det
-        p_combo = np.where(found_haar, p_haar, p_det)
-        result["haar+eyes, else facedet"] = (either, either & (p_combo >= P_MASK))
+        result[f"haar+eyes, else facedet (t={t_alone})"] = (either, either & (np.where(found_haar, p_haar, p_det) >= P_MASK))
     if stages.bg is not None:
-        for name, crops, found in (("centre, 3-class", centre, np.ones(len(frames), bool)),
-                                   ("facedet, 3-class", det_crops, found_det)):
-            q = stages.bg_probabilities(crops)
-            says_mask = (q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)
-            result[name] = (found & (q.argmax(axis=1) != 0), found & says_mask)
+        def reads(q):  # (a face is there, it reads mask) from 3-class outputs
+            return q.argmax(axis=1) != 0, (q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)
+
+        q_centre = stages.bg_probabilities(centre)
+        result["centre, 3-class"] = reads(q_centre)
+        regions = fixed_regions(w, h)
+        q_regions = np.stack([stages.bg_probabilities([contract.resize_to_input(contract.crop(f, r)) for f in frames])
+                              for r in regions], axis=1)  # n x regions x 3
+        best = (1.0 - q_regions[..., 0]).argmax(axis=1)  # the region most likely to hold a face
+        result[f"{len(regions)} fixed regions, 3-class"] = reads(q_regions[np.arange(n), best])
+        found_g, det_g = det_crops(t_gated)
+        q_det = stages.bg_probabilities(det_g)
+        face_d, mask_d = reads(q_det)
+        result[f"facedet (t={t_gated}), 3-class"] = (found_g & face_d, found_g & mask_d)
+        face_c, mask_c = reads(q_centre)
+        result[f"facedet (t={t_gated}) else centre, 3-class"] = (np.where(found_g, face_d, face_c),
+                                                                 np.where(found_g, mask_d, mask_c))
     return result
 
 
@@ -159,25 +180,32 @@ def empty_frames(split: str, count: int, seed: int):
     return [compose.compose(rng, empty, bg, cfg)[0] for bg in backgrounds.backgrounds(split, count)]
 
 
-def choose_threshold(stages: Stages, frames) -> tuple[float, list]:
-    """Lowest detector threshold at which no validation empty frame has a face (the door must
-    never open for an empty scene), from a grid; and the sweep."""
-    from maskgate.detector.stage import find_in
+def choose_thresholds(stages: Stages, frames) -> tuple[float, float | None, list]:
+    """Detector thresholds from validation empty frames only (0.05 grid): alone = the lowest at
+    which no frame has a face; gated = the lowest at which no frame's detector box reads mask to
+    the 3-class classifier (None without one). And the sweep (frames with a face, with a mask read)."""
+    from maskgate.detector.stage import crop_for_classifier, find_in
 
     outs = stages.detector.outputs(frames)
     h, w = frames[0].shape[:2]
-    heat = outs.reshape(len(outs), -1, 4)[..., 0].max(axis=1)
-    sweep = []
-    chosen = None
+    sweep, alone, gated = [], None, None
     for t in np.round(np.arange(0.2, 0.96, 0.05), 2):
-        fires = int((heat >= t).sum())
-        sweep.append((float(t), fires))
-        if chosen is None and fires == 0:
-            chosen = float(t)
-    return (chosen if chosen is not None else 0.95), sweep
+        found = [find_in(o, w, h, float(t)) for o in outs]
+        fires = sum(d is not None for d in found)
+        reads = None
+        if stages.bg is not None:
+            crops = [crop_for_classifier(f, d[1]) for f, d in zip(frames, found) if d]
+            q = stages.bg_probabilities(crops)
+            reads = int(((q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)).sum()) if len(crops) else 0
+            if gated is None and reads == 0:
+                gated = float(t)
+        sweep.append((float(t), fires, reads))
+        if alone is None and fires == 0:
+            alone = float(t)
+    return (alone if alone is not None else 0.95), gated, sweep
 
 
-def composed_recall(stages: Stages, threshold: float, count: int, seed: int):
+def composed_recall(stages: Stages, thresholds, count: int, seed: int):
     """Detector and Haar recall (IoU >= 0.5 with the pasted box) by face side, on test faces
     over test backgrounds; one face per picture, fully inside the frame."""
     from maskgate.data import backgrounds, compose
@@ -188,7 +216,8 @@ def composed_recall(stages: Stages, threshold: float, count: int, seed: int):
     rng = np.random.default_rng([seed, 99])
     cfg = compose.ComposeConfig(empty_p=0.0, door_framing_p=0.0, extra_faces_p=0.0, edge=0.0)
     bins = [(26, 40), (40, 60), (60, 90), (90, 130), (130, 240)]
-    rows = {b: {"n": 0, "det": 0, "haar": 0, "masked": 0, "det_masked": 0, "haar_masked": 0} for b in bins}
+    rows = {b: {"n": 0, "det": 0, "haar": 0, "masked": 0, "det_masked": 0, "haar_masked": 0, "det_g": 0, "det_g_masked": 0}
+            for b in bins}
     frames, truth = [], []
     for bg in backgrounds.backgrounds("test", count, start=10_000):
         frame, boxes, labels = compose.compose(rng, faces, bg, cfg)
@@ -201,13 +230,17 @@ def composed_recall(stages: Stages, threshold: float, count: int, seed: int):
         b = next((b for b in bins if b[0] <= side < b[1]), None)
         if b is None:
             continue
-        d = find_in(out, 320, 240, threshold)
+        d = find_in(out, 320, 240, thresholds[0])
+        dg = find_in(out, 320, 240, thresholds[1])
         hb = stages.haar(frame)
         r = rows[b]
         r["n"] += 1
         r["masked"] += label
         ok_d = d is not None and iou(d[1], box) >= 0.5
         ok_h = hb is not None and iou(hb, box) >= 0.3  # Haar's box is tighter than the pasted crop
+        ok_g = dg is not None and iou(dg[1], box) >= 0.5
+        r["det_g"] += ok_g
+        r["det_g_masked"] += ok_g and label
         r["det"] += ok_d
         r["haar"] += ok_h
         r["det_masked"] += ok_d and label
@@ -224,7 +257,7 @@ def iou(a, b) -> float:
     return inter / max(aw * ah + bw * bh - inter, 1e-6)
 
 
-def walkups(stages: Stages, threshold: float, visits: int, seed: int, with_haar: bool):
+def walkups(stages: Stages, thresholds, visits: int, seed: int, with_haar: bool):
     """Synthetic walk-ups through firmware/door.py: per class, did the door open within 2 s
     (30 frames at 15 fps), per candidate; plus empty sequences (frames that opened it)."""
     from maskgate.data import backgrounds, compose
@@ -236,8 +269,7 @@ def walkups(stages: Stages, threshold: float, visits: int, seed: int, with_haar:
     faces = compose.Faces.join([compose.load_faces(SHARED, s, "test", cache_dir=ROOT / "data" / "cache")
                                 for s in ("face-mask-12k", "face-utkface", "utk-synth-mask")])
     rng = np.random.default_rng([seed, 123])
-    cands = ["centre", "facedet"] + (["haar+eyes", "haar+eyes, else facedet"] if with_haar else [])
-    opened = {(c, k): [] for c in cands for k in (0, 1, 2)}  # k: 0 bare, 1 masked, 2 empty
+    cands, opened = None, {}  # (candidate, k) -> first frame the door was open; k: 0 bare, 1 masked, 2 empty
     for v in range(visits):
         for kind in (0, 1, 2):
             bg = backgrounds.background(backgrounds.SPLIT_SEEDS["test"], 20_000 + v * 3 + kind)
@@ -260,11 +292,11 @@ def walkups(stages: Stages, threshold: float, visits: int, seed: int, with_haar:
                 if rng.random() < 0.2:
                     out = cv2.GaussianBlur(out, (0, 0), 1.0)
                 frames.append(compose.contract.rgb565_round_trip(out))
-            res = evaluate(stages, frames, threshold, with_haar)
+            res = evaluate(stages, frames, thresholds, with_haar)
+            cands = cands or list(res)
             for c in cands:
                 found, let_in = res[c]
-                probs = []
-                # the classifier's probability is only in let_in; feed the door the decision
+                # the door gets the stage's decision: no region -> None, mask -> 1, else 0
                 gate = door.Door(dcfg["k"], int(dcfg["hold_s"] * 1000), P_MASK, dcfg["hysteresis"])
                 first = None
                 for t in range(30):
@@ -272,8 +304,24 @@ def walkups(stages: Stages, threshold: float, visits: int, seed: int, with_haar:
                     gate.update(t * 67, p)
                     if gate.state == door.OPEN and first is None:
                         first = t
-                opened[(c, kind)].append(first)
+                opened.setdefault((c, kind), []).append(first)
     return cands, opened
+
+
+# Instructions per MAC the emulated Cortex-M7 executed for the shipped classifier's ops (issue 20,
+# TFLM + CMSIS-NN, older libtf): a first 3x3 convolution on 3 channels, 1x1 convolutions,
+# depthwise 3x3. Applied to another net's ops they give an ESTIMATE, not a measurement.
+INSTRUCTIONS_PER_MAC = {"first": 4.71, "CONV_2D": 2.43, "DEPTHWISE_CONV_2D": 9.77, "FULLY_CONNECTED": 2.43}
+
+
+def instructions_estimate(layers) -> int:
+    total, first = 0.0, True
+    for row in layers:
+        rate = INSTRUCTIONS_PER_MAC.get(row["op"], 0.0)
+        if row["op"] == "CONV_2D" and first:
+            rate, first = INSTRUCTIONS_PER_MAC["first"], False
+        total += rate * row["macs"]
+    return int(total)
 
 
 def memory_rows(detector_path: Path):
@@ -298,55 +346,19 @@ def memory_rows(detector_path: Path):
         small, big = kb[0], kb[-1]
         if d <= small:
             where = f"detector {d / 1024:.1f} K in the {blocks[0]} K block; classifier {c / 1024:.1f} K in the {blocks[-1]} K block"
-            ok = c <= big
+            ok, left = c <= big, big - c
         else:
             where = f"both in the {blocks[-1]} K block: {c / 1024:.1f} K + {d / 1024:.1f} K = {(c + d) / 1024:.1f} K"
-            ok = c + d <= big
+            ok, left = c + d <= big, big - c - d
+        # per frame the stage also allocates the 96x72 RGB565 copy (13.5 K) and the 32x32 crop (2 K)
+        where += f"; {left / 1024:.0f} K of that block left for MicroPython, the firmware and per-frame copies"
         rows.append((name, "+".join(f"{b} K" for b in blocks), where, ok))
     return det, cls, rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--detector", type=Path, required=True)
-    parser.add_argument("--bg-classifier", type=Path)
-    parser.add_argument("--limit", type=int, default=None, help="pictures per set (seeded subset)")
-    parser.add_argument("--empty", type=int, default=2000, help="empty test frames")
-    parser.add_argument("--composed", type=int, default=1500)
-    parser.add_argument("--walkups", type=int, default=100, help="visits per class")
-    parser.add_argument("--no-haar", action="store_true", help="skip the Haar rows (faster)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "face_stage")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
-    from maskgate.tfenv import tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    from maskgate.data import compose
-
-    started = time.time()
-    stages = Stages(args.detector, args.bg_classifier)
-    with_haar = not args.no_haar
-    threshold, sweep = choose_threshold(stages, empty_frames("val", 2000, args.seed))
-    print(f"detector threshold {threshold} (lowest with no face on 2000 validation empty frames)", flush=True)
-    lines = ["# Face stage candidates, measured", "",
-             f"Command: `.venv/bin/python bench/bench_face_stage.py --detector {args.detector}"
-             + (f" --bg-classifier {args.bg_classifier}" if args.bg_classifier else "")
-             + (f" --limit {args.limit}" if args.limit else "") + (" --no-haar" if args.no_haar else "") + "`", "",
-             f"Detector threshold {threshold}: the lowest (0.05 grid) with no face on 2,000 validation empty "
-             "frames. Classifier: the shipped models/maskgate_int8.tflite, P(mask) >= 0.5. Haar rows use the "
-             "virtual board's OpenCV stand-in: an upper bound for the board.", ""]
-    results = {}
-    sets = ["face-mask-12k", "face-utkface", "face-mask-chandrikadeb7", "face-mask-rwmfd"]
-    for name in sets:
-        pics = pictures(name, args.limit, args.seed)
-        frames = [compose.contract.rgb565_round_trip(compose.door_framing(p)[0]) for p, _ in pics]
-        labels = np.array([lab for _, lab in pics])
-        res = evaluate(stages, frames, threshold, with_haar)
-        results[name] = (labels, res)
-        print(f"{name}: {len(frames)} pictures ({time.time() - started:.0f} s)", flush=True)
+def door_framing_table(stages, results, thresholds, with_haar, lines, args):
     empty = empty_frames("test", args.empty, args.seed)
-    empty_res = evaluate(stages, empty, threshold, with_haar)
+    empty_res = evaluate(stages, empty, thresholds, with_haar)
     cands = list(empty_res)
     lines += ["## Door framing: masked let in / bare let in (false opens) / empty frames that read mask", "",
               "found = the stage gave a region; let in = the classifier read mask on it. 12K and UTKFace: the "
@@ -371,21 +383,79 @@ def main() -> None:
         f = int(empty_res[c][0].sum())
         cells.append(f"{k} (found {f})")
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    lines += ["", "Threshold sweep on the validation empty frames (frames with any detector cell at or above "
-              "the threshold, of 2,000): " + ", ".join(f"{t:.2f}: {n}" for t, n in sweep), ""]
+    return table, empty_res
 
-    rows = composed_recall(stages, threshold, args.composed, args.seed)
+
+def composed_table(stages, thresholds, args, lines):
+    rows = composed_recall(stages, thresholds, args.composed, args.seed)
     lines += ["## Composed pictures (test faces on test backgrounds): found by face side", "",
               "facedet: box IoU >= 0.5 with the pasted square; Haar: IoU >= 0.3 (its box is tighter).", "",
-              "| face side (px in 320x240) | pictures | masked | facedet found | facedet masked found | haar+eyes found | haar+eyes masked found |",
-              "|---|---|---|---|---|---|---|"]
+              f"| face side (px in 320x240) | pictures | masked | facedet t={thresholds[0]} found (masked) | "
+              f"facedet t={thresholds[1]} found (masked) | haar+eyes found (masked) |",
+              "|---|---|---|---|---|---|"]
     for (lo, hi), r in rows.items():
         n, m = r["n"], r["masked"]
-        lines.append(f"| {lo}–{hi} | {n} | {m} | {100 * r['det'] / max(n, 1):.1f} % | {100 * r['det_masked'] / max(m, 1):.1f} % | "
-                     f"{100 * r['haar'] / max(n, 1):.1f} % | {100 * r['haar_masked'] / max(m, 1):.1f} % |")
+        pc = lambda k, d: f"{100 * k / max(d, 1):.1f} %"  # noqa: E731
+        lines.append(f"| {lo}–{hi} | {n} | {m} | {pc(r['det'], n)} ({pc(r['det_masked'], m)}) | "
+                     f"{pc(r['det_g'], n)} ({pc(r['det_g_masked'], m)}) | {pc(r['haar'], n)} ({pc(r['haar_masked'], m)}) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--detector", type=Path, required=True)
+    parser.add_argument("--bg-classifier", type=Path)
+    parser.add_argument("--limit", type=int, default=None, help="pictures per set (seeded subset)")
+    parser.add_argument("--empty", type=int, default=2000, help="empty test frames")
+    parser.add_argument("--composed", type=int, default=1500)
+    parser.add_argument("--walkups", type=int, default=100, help="visits per class")
+    parser.add_argument("--no-haar", action="store_true", help="skip the Haar rows (faster)")
+    parser.add_argument("--walkups-only", action="store_true",
+                        help="only the walk-ups and the cost table (run beside a --walkups 0 run on a shared machine)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "face_stage")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from maskgate.tfenv import tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    from maskgate.data import compose
+
+    started = time.time()
+    stages = Stages(args.detector, args.bg_classifier)
+    with_haar = not args.no_haar
+    t_alone, t_gated, sweep = choose_thresholds(stages, empty_frames("val", 1000, args.seed))
+    thresholds = (t_alone, t_gated if t_gated is not None else t_alone)
+    print(f"detector thresholds: alone {t_alone}, gated {t_gated}", flush=True)
+    lines = ["# Face stage candidates, measured", "",
+             f"Command: `.venv/bin/python bench/bench_face_stage.py --detector {args.detector}"
+             + (f" --bg-classifier {args.bg_classifier}" if args.bg_classifier else "")
+             + (f" --limit {args.limit}" if args.limit else "") + (" --no-haar" if args.no_haar else "")
+             + f" --empty {args.empty} --composed {args.composed} --walkups {args.walkups}"
+             + (" --walkups-only" if args.walkups_only else "") + "`", "",
+             f"Detector thresholds, from 1,000 validation empty frames only: {t_alone} with the shipped classifier "
+             "(the lowest, 0.05 grid, at which no frame has a detection), "
+             f"{t_gated} with the 3-class classifier (the lowest at which no detection reads mask). "
+             "Shipped classifier: models/maskgate_int8.tflite, P(mask) >= 0.5; 3-class: argmax mask and P(mask) >= 0.5. "
+             "Haar rows use the virtual board's OpenCV stand-in: an UPPER bound for the board.", ""]
+    results = {}
+    sets = [] if args.walkups_only else ["face-mask-12k", "face-utkface", "face-mask-chandrikadeb7", "face-mask-rwmfd"]
+    for name in sets:
+        pics = pictures(name, args.limit, args.seed)
+        frames = [compose.contract.rgb565_round_trip(compose.door_framing(p)[0]) for p, _ in pics]
+        labels = np.array([lab for _, lab in pics])
+        res = evaluate(stages, frames, thresholds, with_haar)
+        results[name] = (labels, res)
+        print(f"{name}: {len(frames)} pictures ({time.time() - started:.0f} s)", flush=True)
+    table, empty_res = {}, {}
+    if not args.walkups_only:
+        table, empty_res = door_framing_table(stages, results, thresholds, with_haar, lines, args)
+        lines += ["", "Threshold sweep on the 1,000 validation empty frames (threshold: frames with a detection"
+                  " / of those, read mask by the 3-class classifier): "
+                  + ", ".join(f"{t:.2f}: {n}" + (f"/{r}" if r is not None else "") for t, n, r in sweep), ""]
+        composed_table(stages, thresholds, args, lines)
 
     if args.walkups:
-        wc, opened = walkups(stages, threshold, args.walkups, args.seed, with_haar)
+        wc, opened = walkups(stages, thresholds, args.walkups, args.seed, with_haar)
         lines += ["", f"## Synthetic walk-ups ({args.walkups} visits per class, firmware/door.py k = 3)", "",
                   "A face (test split of 12K, UTKFace, masks drawn on UTKFace) grows from 40 to 120 px over 30 frames "
                   "(2 s at 15 fps) over a test background, drifting, light flickering; empty visits are the same "
@@ -401,9 +471,14 @@ def main() -> None:
 
     det, cls, mem = memory_rows(args.detector)
     lines += ["", "## Cost and fit", "",
-              "| model | .tflite | tflite-micro arena (host / board) | MACs |", "|---|---|---|---|",
-              f"| facedet | {det['bytes']:,} B | {det['arena_bytes']:,} / {det['arena_bytes_board']:,} B | {det['macs']:,} |",
-              f"| classifier (shipped) | {cls['bytes']:,} B | {cls['arena_bytes']:,} / {cls['arena_bytes_board']:,} B | {cls['macs']:,} |",
+              "Instructions: ESTIMATE from the per-op instructions/MAC issue 20 measured on the shipped classifier "
+              "(emulated M7, TFLM + CMSIS-NN); ops without MACs not counted. At 480 MHz and 1-2 instructions per "
+              "cycle, 1 M instructions is 1.0-2.1 ms.", "",
+              "| model | .tflite | tflite-micro arena (host / board) | MACs | instructions (estimate) |", "|---|---|---|---|---|",
+              f"| facedet | {det['bytes']:,} B | {det['arena_bytes']:,} / {det['arena_bytes_board']:,} B | {det['macs']:,} | "
+              f"{instructions_estimate(det['layers']) / 1e6:.1f} M |",
+              f"| classifier (shipped) | {cls['bytes']:,} B | {cls['arena_bytes']:,} / {cls['arena_bytes_board']:,} B | {cls['macs']:,} | "
+              f"{instructions_estimate(cls['layers']) / 1e6:.1f} M (measured: 7.63 M) |",
               "", "| release | GC heap blocks | where the models go | fits |", "|---|---|---|---|"]
     for name, blocks, where, ok in mem:
         lines.append(f"| {name} | {blocks} | {where} | {'yes' if ok else 'NO'} |")
@@ -411,9 +486,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(str(args.out) + ".md").write_text("\n".join(lines))
     Path(str(args.out) + ".json").write_text(json.dumps(
-        {"threshold": threshold, "sweep": sweep,
+        {"thresholds": thresholds, "sweep": sweep,
          "table": {f"{c}|{n}|{w}": v for (c, n, w), v in table.items()},
-         "empty": {c: [int(empty_res[c][1].sum()), int(empty_res[c][0].sum()), len(empty)] for c in cands}}, indent=1))
+         "empty": {c: [int(v[1].sum()), int(v[0].sum()), len(v[0])] for c, v in empty_res.items()}}, indent=1))
     print("\n".join(lines))
 
 

@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="steps per epoch")
     parser.add_argument("--arch-options", default="{}", help="JSON, e.g. '{\"width\": 0.75}'")
     parser.add_argument("--compose-options", default="{}", help="JSON of maskgate.data.compose.ComposeConfig")
+    parser.add_argument("--init", help="a facedet.keras to continue from")
+    parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -65,6 +67,10 @@ def main() -> None:
         values["epochs"] = args.epochs
     if args.steps:
         values["steps_per_epoch"] = args.steps
+    if args.init:
+        values["init"] = args.init
+    if args.learning_rate:
+        values["learning_rate"] = args.learning_rate
     report = train_detector(args.shared, args.out, DetectorConfig.from_dict(values), cache_dir=args.cache)
     f = report["figures"]
     print(f"{args.out}: {f['bytes']} B, arena {f['arena_bytes']} B (board {f['arena_bytes_board']} B), "

@@ -15,6 +15,11 @@
 #
 # On 4.5.5 the tf module's classify() only takes a 1x1xN output, so the grid leaves the model
 # flattened (N = COLS * ROWS * CHANNELS); ml.Model.predict gives the same values.
+#
+# In main.py (see the face-stage report for the whole patch):
+#     detector = facedet.Detector(infer.Model(cfg["detector"]["model"]), cfg["detector"]["threshold"])
+#     hit = detector.find(img, image.AREA)        # per frame: (score, (x, y, w, h)) or None
+#     roi = face.face_square(hit[1], w, h, 0.0)   # no margin: the box is the classifier's view
 
 import math
 
@@ -142,10 +147,12 @@ class Detector:
         self.threshold = threshold
 
     def find(self, img, hint):
-        """(score, (x, y, w, h)) of the nearest face in `img`, or None."""
+        """(score, (x, y, w, h)) of the most face-like face in `img` (the best score: at a door
+        the visitor; a low threshold's stray peaks lose to it), or None."""
         small = shrink(img, hint)
         out = self.model.scores(small)
         del small
         if len(out) != ROWS * COLS * CHANNELS:
             raise ValueError("detector output has %d values, expected %d" % (len(out), ROWS * COLS * CHANNELS))
-        return nearest(decode(out, img.width(), img.height(), self.threshold))
+        found = decode(out, img.width(), img.height(), self.threshold)
+        return found[0] if found else None

@@ -25,6 +25,12 @@ def test_net_and_firmware_agree_on_the_geometry():
     assert fd.IN_W / fd.COLS == fd.IN_H / fd.ROWS == 8  # stride 8, square cells
 
 
+def test_detectors_are_registered_apart_from_the_classifiers():
+    assert "facedet" in nets.detector_names() and "facedet" not in nets.names()
+    with pytest.raises(KeyError, match="unknown face detector"):
+        nets.build_detector("maskgate")
+
+
 @pytest.mark.parametrize("width,height", [(320, 240), (160, 120), (240, 160), (640, 480)])
 def test_input_scales_give_the_input_size_the_way_openmv_floors(width, height):
     xs, ys = fd.input_scales(width, height)

@@ -28,14 +28,15 @@ class HostDetector:
         return self.model.dequantize(self.model.raw(inputs)).reshape(len(inputs), -1)
 
     def find(self, frame: np.ndarray, threshold: float):
-        """(score, (x, y, w, h)) of the nearest face in a camera frame, or None (as the board)."""
+        """(score, (x, y, w, h)) of the face in a camera frame, or None (as the board)."""
         out = self.outputs([frame])[0]
         return find_in(out, frame.shape[1], frame.shape[0], threshold)
 
 
 def find_in(out, width: int, height: int, threshold: float):
-    """The firmware's decode + nearest face on one output row."""
-    return fd.nearest(fd.decode([float(v) for v in out], width, height, threshold))
+    """The firmware's decode on one output row, and the face facedet.Detector.find keeps."""
+    found = fd.decode([float(v) for v in out], width, height, threshold)
+    return found[0] if found else None
 
 
 def crop_for_classifier(frame: np.ndarray, box, margin: float = MARGIN) -> np.ndarray:

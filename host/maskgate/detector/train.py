@@ -49,6 +49,7 @@ class DetectorConfig:
     background_pool: int = 3000
     val_frames: int = 600
     compose_options: dict = field(default_factory=dict)
+    init: str | None = None  # a facedet.keras to start from (a longer schedule in several runs)
     side_weight: float = 5.0
     offset_weight: float = 2.0
     seed: int = 0
@@ -171,6 +172,8 @@ def train_detector(shared_root, out_dir, cfg: DetectorConfig | None = None, cach
                                      background_pool("val", max(50, cfg.val_frames // 4)),
                                      compose.ComposeConfig(**cfg.compose_options), cfg.val_frames)
     model = nets.build_detector(cfg.arch, **cfg.arch_options)
+    if cfg.init:
+        model.set_weights(keras.models.load_model(cfg.init, compile=False).get_weights())
     schedule = lambda epoch, _lr=None: float(cfg.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / cfg.epochs)))  # noqa: E731
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                   loss=detection_loss(cfg.side_weight, cfg.offset_weight))
