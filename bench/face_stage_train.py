@@ -4,7 +4,14 @@
     nice -n 15 .venv/bin/python bench/face_stage_train.py --out runs/facedet-no12k \
         --sources face-utkface utk-synth-mask            # leave face-mask-12k out
 
-    nice -n 15 .venv/bin/python bench/face_stage_train.py --what bgcls --out runs/bgcls
+The detector measured in bench/results/face_stage_facedet3.md is 32 epochs in three runs (the
+shared machine would not give one run that long): 16 at 2e-3, then 6 and 10 at 5e-4, each a
+cosine schedule continuing from the last (954 + 835 + 1157 s on 2 busy cores):
+    ... --out runs/facedet --epochs 16 --steps 120
+    ... --out runs/facedet2 --init runs/facedet/facedet.keras --epochs 6 --steps 120 --learning-rate 0.0005 --seed 1
+    ... --out runs/facedet3 --init runs/facedet2/facedet.keras --epochs 10 --steps 120 --learning-rate 0.0005 --seed 2
+
+    nice -n 15 .venv/bin/python bench/face_stage_train.py --what bgcls --out runs/bgcls --epochs 8 --steps 150
         # candidate 1: the classifier with a background class (maskgate.detector.background_class)
 
 One TensorFlow thread (the machine is shared); face crops are cached in data/cache. Writes
