@@ -47,12 +47,11 @@ def _flat(x):
     return out
 
 
-class Classifier:
-    def __init__(self, path, labels, output, positive_label, threshold):
-        self.labels = labels
-        self.output = output
-        self.positive = labels.index(positive_label)
-        self.threshold = threshold
+class Model:
+    """A .tflite loaded with the firmware's API; scores(img) -> its outputs as floats.
+    The face detector (facedet.py) uses this directly, the mask classifier through Classifier."""
+
+    def __init__(self, path):
         size = os.stat(path)[6]
         gc.collect()
         free_before = gc.mem_free()
@@ -100,6 +99,15 @@ class Classifier:
         if self.api == "ml":
             return _flat(self.net.predict([img])[0])
         return _flat(self.net.classify(img)[0].output())
+
+
+class Classifier(Model):
+    def __init__(self, path, labels, output, positive_label, threshold):
+        self.labels = labels
+        self.output = output
+        self.positive = labels.index(positive_label)
+        self.threshold = threshold
+        Model.__init__(self, path)
 
     def decide(self, scores):
         """(P(positive label), label) from the model outputs."""

@@ -4,6 +4,9 @@ Every builder takes (num_classes, **options) and returns a tf_keras Model whose 
 32 x 32 x 3 float tensor of pixel values in [0, 255] (the contract; scaling happens inside the
 model so the int8 export gets input scale 1.0 / zero point -128) and whose output is one sigmoid
 unit for two classes or a softmax over the labels otherwise.
+
+Face detectors are registered apart (`register_detector`, `build_detector`, `detector_names`):
+they take a whole (shrunk) frame and give a grid, so they are not `--arch` classifiers.
 """
 from __future__ import annotations
 
@@ -13,11 +16,20 @@ import pkgutil
 from maskgate.tfenv import keras
 
 ARCHS: dict = {}
+DETECTORS: dict = {}
 
 
 def register(name: str):
     def wrap(builder):
         ARCHS[name] = builder
+        return builder
+
+    return wrap
+
+
+def register_detector(name: str):
+    def wrap(builder):
+        DETECTORS[name] = builder
         return builder
 
     return wrap
@@ -47,6 +59,23 @@ def build(arch: str, num_classes: int = 2, bn_momentum: float = BN_MOMENTUM, **o
     if arch not in ARCHS:
         raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
     model = ARCHS[arch](num_classes=num_classes, **options)
+    for layer in model.submodules:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = bn_momentum
+    return model
+
+
+def detector_names() -> list[str]:
+    _load_all()
+    return sorted(DETECTORS)
+
+
+def build_detector(arch: str, bn_momentum: float = BN_MOMENTUM, **options):
+    """The registered face detector `arch`, every batch-norm layer at `bn_momentum`."""
+    _load_all()
+    if arch not in DETECTORS:
+        raise KeyError(f"unknown face detector {arch!r}; known: {', '.join(sorted(DETECTORS))}")
+    model = DETECTORS[arch](**options)
     for layer in model.submodules:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = bn_momentum

@@ -42,7 +42,9 @@ def convert_float(model) -> bytes:
     return _converter(model).convert()
 
 
-def convert_int8(model, rep_pixels: np.ndarray) -> bytes:
+def convert_int8(model, rep_pixels: np.ndarray, input_shape: tuple | None = None) -> bytes:
+    """Full-integer int8 export calibrated on `rep_pixels` (uint8 images); `input_shape`
+    (H, W, C) for models that do not take the contract's 32 x 32 x 3 (the face detector)."""
     from maskgate.tfenv import tf
 
     converter = _converter(model)
@@ -61,7 +63,7 @@ def convert_int8(model, rep_pixels: np.ndarray) -> bytes:
     # not load on those boards (maskgate.m7.measure.unsupported names it).
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     tflite = converter.convert()
-    check_input_contract(tflite)
+    check_input_contract(tflite, input_shape)
     return tflite
 
 
@@ -71,12 +73,13 @@ def input_details(tflite_bytes: bytes) -> dict:
     return Interpreter(model_content=tflite_bytes).get_input_details()[0]
 
 
-def check_input_contract(tflite_bytes: bytes) -> None:
+def check_input_contract(tflite_bytes: bytes, input_shape: tuple | None = None) -> None:
     """Refuse a model whose int8 input is not `pixel - 128` (OpenMV ignores the model's own
-    input quantization for int8 models and feeds p XOR 0x80)."""
+    input quantization for int8 models and feeds p XOR 0x80), or whose input is not the
+    contract's shape (or `input_shape`, H x W x C, where one is given)."""
     details = input_details(tflite_bytes)
     scale, zero_point = details["quantization"]
-    expected = (contract.INPUT_SIZE, contract.INPUT_SIZE, contract.CHANNELS)
+    expected = tuple(input_shape) if input_shape else (contract.INPUT_SIZE, contract.INPUT_SIZE, contract.CHANNELS)
     if details["dtype"] != np.int8:
         raise BudgetError(f"model input is {details['dtype'].__name__}, the OpenMV int8 path needs int8")
     if tuple(details["shape"][1:]) != expected:
