@@ -151,7 +151,7 @@ def test_the_firmware_detector_on_the_virtual_board_finds_what_the_host_finds(in
     board = VirtualBoard([], card_dir=tmp_path)
     board.card.write_bytes("facedet_int8.tflite", int8_detector)
     model = infer.Model.__new__(infer.Model)  # what infer.Model(path) makes when `ml` imports
-    model.api, model.net = "ml", vml.Model(board, "facedet_int8.tflite")
+    model.api, model.net = "ml", vml.MlModule(board).Model("facedet_int8.tflite")
     host = HostDetector(int8_detector)
     rng = np.random.default_rng(4)
     for _ in range(3):
