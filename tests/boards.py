@@ -9,7 +9,7 @@ from pathlib import Path
 
 import conftest
 from conftest import dataset_files
-from maskgate.data.hashing import sha256_bytes as sha256
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.firmware import FIRMWARE_DIR
 from maskgate.board.virtualboard import VirtualBoard
 

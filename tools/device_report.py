@@ -22,7 +22,6 @@ differ a little (compression); labels near the threshold can flip.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from maskgate import atomic, contract
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 
 from .sd_log import read_folder
@@ -96,7 +96,7 @@ def agreement(folder: Path, rows: list[dict], cfg: dict, model_path: Path) -> di
     from maskgate.runtime import LiteModel
 
     data = model_path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256_bytes(data)
     log_dir = folder / cfg.get("log", {}).get("dir", "log")
     crops, board = [], []
     for row in rows:

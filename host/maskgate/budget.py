@@ -20,10 +20,11 @@ figure. Both are estimates of board time; only the instruction count is measured
 from __future__ import annotations
 
 import gzip
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from maskgate.digest import sha256_bytes
 
 CLOCK_HZ = 480_000_000
 CYCLES_PER_MAC = {"low": 1.4, "typical": 2.0, "high": 3.0}
@@ -468,7 +469,7 @@ def model_figures(tflite_bytes: bytes, model_max_bytes: int = MODEL_MAX_BYTES, h
     ok = (len(tflite_bytes) <= model_max_bytes and all(p["ok"] for p in plans.values())
           and (heap_bytes is None or total <= heap_bytes))
     figures = {
-        "sha256": hashlib.sha256(tflite_bytes).hexdigest(),
+        "sha256": sha256_bytes(tflite_bytes),
         "bytes": len(tflite_bytes),
         "gzip_bytes": len(gzip.compress(tflite_bytes, compresslevel=9, mtime=0)),
         "params": parameter_count(tflite_bytes),

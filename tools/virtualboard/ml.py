@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from maskgate import budget
+from maskgate.digest import sha256_bytes
 
 
 def _interpreter(data: bytes, arena_size: int):
@@ -81,9 +82,7 @@ def arena_used(data: bytes, known: int | None = None) -> int:
     scratch (maskgate.budget)."""
     if known:
         return int(known)
-    import hashlib
-
-    key = hashlib.sha256(data).hexdigest()
+    key = sha256_bytes(data)
     if key not in _measured_arena:
         _measured_arena[key] = budget.manifest_arena_used({}, data)
     return _measured_arena[key]

@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 from maskgate.progress import progress_bar
 
 from . import dedupe, report
-from .hashing import NEAR_DUPLICATE_DISTANCE, phash, phash_hex, sha256_bytes
+from .hashing import NEAR_DUPLICATE_DISTANCE, phash, phash_hex
 from .images import ImageError, decode_rgb
 from .layouts import Entry, Layout, detect_layout
 from .manifest import write_manifest

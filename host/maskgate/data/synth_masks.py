@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 
 from maskgate import atomic
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 
 from . import faces, mask_render
-from .hashing import phash, phash_hex, sha256_bytes
+from .hashing import phash, phash_hex
 from .images import ImageError, read_rgb
 from .manifest import SPLITS, read_manifest, write_csv, write_manifest
 from .mask_render import FaceFrame
