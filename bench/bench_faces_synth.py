@@ -67,7 +67,8 @@ def subset(manifest: Path, out: Path, per_class: dict, seed: int) -> Path:
 
 
 def train_and_export(manifest: Path, run: Path, classes: int, epochs: int, seed: int, arch: str) -> Path:
-    from maskgate.optimize.quantize import MANIFEST_FILE, quantize_run
+    from maskgate.bundle import MANIFEST_FILE
+    from maskgate.quantize import quantize_run
     from maskgate.train import TrainConfig, train
 
     if (run / MANIFEST_FILE).exists():
@@ -94,7 +95,7 @@ def predicted_incorrect(run: Path, manifest: Path, out_png: Path, show: int = 24
 
     from maskgate import contract
     from maskgate.data.arrays import load_split
-    from maskgate.optimize.quantize import INT8_FILE
+    from maskgate.bundle import INT8_FILE
     from maskgate.runtime import LiteModel
 
     labels = contract.labels_for(3)

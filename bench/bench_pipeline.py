@@ -16,7 +16,8 @@ import numpy as np
 
 from maskgate.data.arrays import load_split
 from maskgate.data.importer import import_sources
-from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, quantize_run
+from maskgate.bundle import FLOAT_FILE, INT8_FILE
+from maskgate.quantize import quantize_run
 from maskgate.runtime import LiteModel, micro_raw
 from maskgate.train import TrainConfig, train
 

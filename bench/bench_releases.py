@@ -35,14 +35,14 @@ def hello_of(board) -> dict:
 
 
 def run(release: str, model: Path, pictures: list[Path], firmware_dir: Path | None) -> dict:
-    from maskgate.board.board_config import manifest_for_model
+    from maskgate.bundle import describe
     from maskgate.board.virtualboard import VirtualBoard
     from maskgate.firmware import module
 
     frame = module("frame")
     with tempfile.TemporaryDirectory() as card:
         board = VirtualBoard(pictures, card, firmware=release)
-        board.install(model, manifest_for_model(model))
+        board.install(model, describe(model))
         if firmware_dir:
             for path in Path(firmware_dir).glob("*.py"):
                 if path.name != "__init__.py":

@@ -48,7 +48,7 @@ def synthetic_import(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, synthetic_import):
     """A trained + int8-quantized tiny model bundle (maskgate_int8.tflite, manifest.json, ...)."""
-    from maskgate.optimize.quantize import quantize_run
+    from maskgate.quantize import quantize_run
     from maskgate.train import TrainConfig, train
 
     run = tmp_path_factory.mktemp("tiny-run")
@@ -113,7 +113,7 @@ BOARD_MODEL_EPOCHS = 15
 def _train_board_model(out_dir: Path) -> None:
     from maskgate import contract, nets
     from maskgate.data.images import read_rgb
-    from maskgate.optimize.quantize import convert_int8, representative_pixels, write_bundle
+    from maskgate.quantize import convert_int8, representative_pixels, write_bundle
     from maskgate.tfenv import keras, seed_everything
 
     def pixels(label):

@@ -54,7 +54,7 @@ def test_the_heap_allocates_first_fit_in_one_area():
 def wide_model(tmp_path_factory):
     """An int8 model with a ~230 KB tensor arena (a 1x1 convolution to 224 channels on the
     32x32 input) and a few KB of weights, with its manifest (quantize's own bundle writer)."""
-    from maskgate.optimize.quantize import convert_int8, write_bundle
+    from maskgate.quantize import convert_int8, write_bundle
     from maskgate.tfenv import keras, seed_everything
 
     seed_everything(0)

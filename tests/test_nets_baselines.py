@@ -6,7 +6,7 @@ import pytest
 
 from maskgate import contract, nets
 from maskgate.errors import BudgetError
-from maskgate.optimize import quantize
+from maskgate import quantize
 from maskgate.tfenv import keras
 
 BASELINES = ("squeezenet", "squeezenet_modified", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small",

@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget
-from maskgate.data.hashing import sha256_bytes as sha256
+from maskgate import budget, bundle
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError, BudgetError
 
 from . import board_config, mpremote_card
@@ -41,7 +41,7 @@ from .remote_card import RemoteCard
 
 PART = ".part"
 ROLLBACK = "rollback"
-LABELS_FILE = "labels.txt"
+LABELS_FILE = bundle.LABELS_FILE  # the bundle's labels.txt goes on the card beside the model
 CONFIG = board_config.CONFIG_FILE
 HEAP_RESERVE = budget.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
 FIRMWARE_HEAP = budget.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
@@ -54,10 +54,9 @@ def firmware_version(main_py: bytes | None) -> str | None:
 
 def card_contents(model_path, manifest: dict | None = None, **overrides) -> tuple[dict[str, bytes], dict]:
     """name -> bytes of everything deploy puts on the card, and the model's manifest."""
-    manifest = manifest if manifest is not None else board_config.manifest_for_model(model_path)
+    manifest = manifest if manifest is not None else bundle.describe(model_path)
     files = board_config.card_files(model_path, manifest, **overrides)
-    labels = manifest["contract"]["labels"]
-    files[LABELS_FILE] = ("\n".join(labels) + "\n").encode()
+    files[LABELS_FILE] = bundle.labels_text(manifest["contract"]["labels"])
     return files, manifest
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from maskgate import __version__
+from maskgate import __version__, host_cpu
 from maskgate.atomic import write_json, write_text
+from maskgate.markdown import table
 
 console = Console(stderr=True)
 
@@ -23,7 +24,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
     from maskgate import contract, evaluate, train
     from maskgate.data import sources
     from maskgate.data.importer import run_import
-    from maskgate.optimize.quantize import quantize_run
+    from maskgate.quantize import quantize_with
 
     started = time.time()
     out_dir = Path(out_dir)
@@ -63,18 +64,15 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
 
     console.rule("[bold]3/4 quantize")
     t = time.time()
-    q = config["quantize"]
-    model_manifest = quantize_run(
-        run_dir, train_manifest, model_max_bytes=int(q["model_max_kb"] * 1024), heap_bytes=int(q["heap_kb"] * 1024),
-        threshold=q["threshold"], calibration_images=q["calibration_images"],
-    )
+    model_manifest = quantize_with(run_dir, config["quantize"], train_manifest)
     timings["quantize_s"] = round(time.time() - t, 1)
 
     console.rule("[bold]4/4 evaluate")
     t = time.time()
     # the imported test split only (no synthetic pictures), then the sources never trained on
     specs = [f"{manifest}:test"] + [str(s.path) for s in got.unseen]
-    result = evaluate.evaluate(run_dir, specs, out_dir / "eval", camera_crop=config["evaluate"]["camera_crop"])
+    result = evaluate.evaluate(run_dir, specs, out_dir / "eval", micro_sample=config["evaluate"]["micro_sample"],
+                               camera_crop=config["evaluate"]["camera_crop"])
     timings["evaluate_s"] = round(time.time() - t, 1)
     timings["total_s"] = round(time.time() - started, 1)
 
@@ -89,6 +87,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
         "accuracy": {s["name"]: {"float": s["float"]["accuracy"], "int8": s["int8"]["accuracy"], "images": s["images"]} for s in result["datasets"]},
         "tflite_micro": result.get("tflite_micro"),
         "timings": timings,
+        "cpu_cores": host_cpu.cores(),
         "data": sources.summary(got, imported.rows),
     }
     write_json(out_dir / "build.json", summary)
@@ -98,25 +97,24 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False) -> dict:
 
 def build_markdown(s: dict) -> str:
     m, e = s["model"], s["estimate"]
-    lines = [
-        f"# maskgate build ({'quick' if s['quick'] else 'full'}) — {s['config']}",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| int8 .tflite | {m['bytes'] / 1024:.1f} KB ({m['bytes']} B; gzip {m['gzip_bytes'] / 1024:.1f} KB) |",
-        f"| float .tflite | {(s['float_bytes'] or 0) / 1024:.1f} KB |",
-        f"| parameters | {m['params']:,} |",
-        f"| MACs / inference | {m['macs']:,} |",
-        f"| tflite-micro arena (host, exact) | {m['arena_bytes']:,} B |",
-        f"| arena on the board (+CMSIS-NN scratch, align16 + 512) | {m['arena_bytes_board']:,} B |",
-        f"| model + board arena | {(m['bytes'] + m['arena_bytes_board']) / 1024:.1f} KB |",
-        f"| estimated M7 latency (estimate, {e['cycles_per_mac']['low']}–{e['cycles_per_mac']['high']} cycles/MAC) | "
-        f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms (typical {e['latency_ms']['typical']:.2f} ms, "
-        f"{e['fps']['typical']:.0f} inferences/s) |",
+    rows = [
+        ["int8 .tflite", f"{m['bytes'] / 1024:.1f} KB ({m['bytes']} B; gzip {m['gzip_bytes'] / 1024:.1f} KB)"],
+        ["float .tflite", f"{(s['float_bytes'] or 0) / 1024:.1f} KB"],
+        ["parameters", f"{m['params']:,}"],
+        ["MACs / inference", f"{m['macs']:,}"],
+        ["tflite-micro arena (host, exact)", f"{m['arena_bytes']:,} B"],
+        ["arena on the board (+CMSIS-NN scratch, align16 + 512)", f"{m['arena_bytes_board']:,} B"],
+        ["model + board arena", f"{(m['bytes'] + m['arena_bytes_board']) / 1024:.1f} KB"],
+        [f"estimated M7 latency (estimate, {e['cycles_per_mac']['low']}–{e['cycles_per_mac']['high']} cycles/MAC)",
+         f"{e['latency_ms']['low']:.2f}–{e['latency_ms']['high']:.2f} ms (typical {e['latency_ms']['typical']:.2f} ms, "
+         f"{e['fps']['typical']:.0f} inferences/s)"],
     ]
-    for name, a in s["accuracy"].items():
-        lines.append(f"| accuracy {name} ({a['images']} images) | float {a['float'] * 100:.2f} %, int8 {a['int8'] * 100:.2f} % |")
-    lines.append(f"| wall time | {s['timings']['total_s']:.0f} s ({', '.join(f'{k} {v}' for k, v in s['timings'].items() if k != 'total_s')}) |")
+    rows += [[f"accuracy {name} ({a['images']} images)", f"float {a['float'] * 100:.2f} %, int8 {a['int8'] * 100:.2f} %"]
+             for name, a in s["accuracy"].items()]
+    rows.append(["wall time", f"{s['timings']['total_s']:.0f} s "
+                              f"({', '.join(f'{k} {v}' for k, v in s['timings'].items() if k != 'total_s')})"])
+    lines = [f"# maskgate build ({'quick' if s['quick'] else 'full'}) — {s['config']}", "",
+             table(["figure", "value"], rows)]
     if "data" in s:
         from maskgate.data.sources import markdown
 

@@ -1,8 +1,15 @@
-"""Build configuration: a TOML file read into plain dicts with defaults filled in.
+"""Build configuration: a TOML file read into plain dicts with defaults filled in. One file
+drives every stage: `maskgate build --config F` runs them all from it, and train, quantize,
+evaluate and optimize take `--config F` for their own section.
 
 Sections: [data] (what to import), [train] (maskgate.train.TrainConfig fields, with
 [train.arch_options] / [train.augment_options]), [quantize] (budget), [evaluate] (sources
-never trained on), and [quick], whose keys override [train] for `--quick`.
+never trained on), [optimize] (maskgate.optimize.options.OptimizeOptions fields) and [quick],
+whose keys override [train] for `--quick`.
+
+One precedence rule, here and nowhere else (`settings`): an option given on the command line
+wins over the config file, which wins over the defaults below (and, for [train] and
+[optimize], over the dataclass defaults they leave to).
 """
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import copy
 import tomllib
 from pathlib import Path
 
+from maskgate import budget, contract
 from maskgate.data.catalogue import DEFAULT_DOWNLOAD_DIR
 from maskgate.errors import DataError
 
@@ -33,10 +41,14 @@ DEFAULTS = {
         "synth_masks": False,
         "synth_splits": ["train", "val"],
     },
-    "train": {},
-    "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},
-    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face or eyes + margin)
-    "evaluate": {"sources": ["face-mask-chandrikadeb7"], "camera_crop": False},
+    "train": {},  # maskgate.train.TrainConfig's defaults
+    # heap_kb: the build's own cap on model + board arena; the board's memory on every release is checked anyway
+    "quantize": {"model_max_kb": budget.MODEL_MAX_BYTES / 1024, "heap_kb": budget.HEAP_BYTES / 1024,
+                 "threshold": contract.THRESHOLD, "calibration_images": 300},
+    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face or eyes + margin);
+    # micro_sample: images also run through tflite-micro (0: none)
+    "evaluate": {"sources": ["face-mask-chandrikadeb7"], "camera_crop": False, "micro_sample": 200},
+    "optimize": {},  # maskgate.optimize.options.OptimizeOptions' defaults
     # --quick: these [train] overrides, and synthetic masks on at most synth_limit faces
     "quick": {"max_train": 1500, "max_val": 400, "epochs": 3, "synth_limit": 500},
 }
@@ -68,3 +80,11 @@ def load_config(path=None) -> dict:
         config = _merge(config, values, "")
         config["path"] = str(path)
     return config
+
+
+def settings(section: str, config_file=None, **given) -> dict:
+    """The settings of one stage: DEFAULTS[section], under the config file's [section] (when
+    `config_file` is given), under the options given on the command line (those not None; a
+    dict, such as --arch-option's, is merged key by key)."""
+    values = load_config(config_file)[section]
+    return _merge(values, {k: v for k, v in given.items() if v is not None}, section)

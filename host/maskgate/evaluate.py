@@ -3,17 +3,16 @@ ROC AUC, per-source breakdown, plots and a Markdown report, plus a check that tf
 (the interpreter the board runs) agrees with LiteRT on the int8 outputs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from maskgate import contract
+from maskgate import bundle, contract
 from maskgate.atomic import save_figure, write_json, write_text
 from maskgate.data.arrays import load_split
 from maskgate.errors import DataError
-from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, MANIFEST_FILE
-from maskgate.runtime import LiteModel, micro_raw
+from maskgate.markdown import percent, table
+from maskgate.runtime import LiteModel, decide, micro_raw, to_class_probabilities
 
 
 # ---------------------------------------------------------------- metrics (plain numpy)
@@ -41,14 +40,6 @@ def roc_auc(y_true_bin, score) -> float | None:
         return None
     fpr, tpr = roc_curve(y_true_bin, score)
     return float(np.trapezoid(tpr, fpr))
-
-
-def decide(probs: np.ndarray, labels, threshold: float) -> np.ndarray:
-    """Class index per row: binary models use the contract threshold on P(positive label)."""
-    if len(labels) == 2:
-        positive = labels.index(contract.POSITIVE_LABEL)
-        return np.where(probs[:, positive] >= threshold, positive, 1 - positive)
-    return probs.argmax(axis=1)
 
 
 def board_agreement(probs: np.ndarray, labels, threshold: float, board_labels, board_probs) -> dict:
@@ -165,43 +156,43 @@ def plot_roc(curves: dict, path: Path, title: str):
     plt.close(fig)
 
 
-def _pct(v):
-    return "–" if v is None else f"{v * 100:.2f} %"
+def class_report(metrics_of_kind: dict, labels) -> str:
+    """Precision, recall, F1 and support per label (the form of the paper's Tables 4 and 5)."""
+    return table(["label", "precision", "recall", "F1", "support"],
+                 [[name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]
+                  for name, c in ((n, metrics_of_kind["per_class"][n]) for n in labels)])
+
+
+def confusion_table(confusion_matrix, labels, corner: str = "") -> str:
+    """Rows true, columns predicted."""
+    return table([corner, *labels], [[name, *row] for name, row in zip(labels, confusion_matrix)])
 
 
 def markdown_report(result: dict) -> str:
     labels = result["labels"]
+    auc = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [f"# Evaluation of `{result['model']}`", ""]
     lines += [
         f"int8 model {result['int8_bytes'] / 1024:.1f} KB, float model "
         f"{(result['float_bytes'] or 0) / 1024:.1f} KB; threshold {result['threshold']} on P({contract.POSITIVE_LABEL}).",
         "",
-        "| data | images | float acc | int8 acc | int8 − float | float AUC | int8 AUC |",
-        "|---|---|---|---|---|---|---|",
+        table(["data", "images", "float acc", "int8 acc", "int8 − float", "float AUC", "int8 AUC"],
+              [[s["name"], s["images"], percent(s["float"]["accuracy"]), percent(s["int8"]["accuracy"]),
+                "–" if s["float"]["accuracy"] is None else f"{(s['int8']['accuracy'] - s['float']['accuracy']) * 100:+.2f} pp",
+                auc(s["float"]["roc_auc"]), auc(s["int8"]["roc_auc"])] for s in result["datasets"]]),
     ]
-    for s in result["datasets"]:
-        f, q = s["float"], s["int8"]
-        diff = "–" if f["accuracy"] is None else f"{(q['accuracy'] - f['accuracy']) * 100:+.2f} pp"
-        auc = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
-        lines.append(f"| {s['name']} | {s['images']} | {_pct(f['accuracy'])} | {_pct(q['accuracy'])} | {diff} | {auc(f['roc_auc'])} | {auc(q['roc_auc'])} |")
     for s in result["datasets"]:
         lines += ["", f"## {s['name']}", ""]
         for kind in ("int8", "float"):
             m = s[kind]
-            lines += [f"**{kind}** classification report", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-            for name in labels:
-                c = m["per_class"][name]
-                lines.append(f"| {name} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |")
+            lines += [f"**{kind}** classification report", "", class_report(m, labels)]
             lines += ["", "confusion (rows true, columns predicted: " + ", ".join(labels) + ")", ""]
-            lines += ["| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-            for name, row in zip(labels, m["confusion"]):
-                lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-            lines.append("")
+            lines += [confusion_table(m["confusion"], labels), ""]
         if len(s["per_source"]) > 1:
-            lines += ["per source:", "", "| source | images | float acc | int8 acc |", "|---|---|---|---|"]
-            for name, ps in s["per_source"].items():
-                lines.append(f"| {name} | {ps['images']} | {_pct(ps['float_accuracy'])} | {_pct(ps['int8_accuracy'])} |")
-            lines.append("")
+            lines += ["per source:", "", table(["source", "images", "float acc", "int8 acc"],
+                                               [[name, ps["images"], percent(ps["float_accuracy"]),
+                                                 percent(ps["int8_accuracy"])] for name, ps in s["per_source"].items()]),
+                      ""]
         lines += [f"![confusion]({s['confusion_png']})", f"![roc]({s['roc_png']})", ""]
     micro = result.get("tflite_micro")
     if micro:
@@ -218,29 +209,21 @@ def markdown_report(result: dict) -> str:
 
 # ---------------------------------------------------------------- the command
 def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_crop: bool = False) -> dict:
-    """MODEL is a .tflite int8 file or a folder holding maskgate_int8.tflite (+ float + manifest).
-    camera_crop: each dataset folder is evaluated twice, as published and framed as the camera
-    frames it (see resolve_data)."""
-    model_path = Path(model_path)
-    bundle = model_path if model_path.is_dir() else model_path.parent
-    int8_path = model_path if model_path.is_file() else bundle / INT8_FILE
-    if not int8_path.exists():
-        raise DataError(f"no int8 model at {int8_path}")
-    manifest_path = bundle / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    labels = manifest.get("contract", {}).get("labels", list(contract.LABELS_BINARY))
-    threshold = manifest.get("contract", {}).get("threshold", contract.THRESHOLD)
-    float_path = bundle / (manifest.get("float_model_file") or FLOAT_FILE)
-    int8_bytes = int8_path.read_bytes()
+    """MODEL is a model bundle (maskgate.bundle: its folder, or its int8 .tflite) or any int8
+    .tflite. camera_crop: each dataset folder is evaluated twice, as published and framed as
+    the camera frames it (see resolve_data)."""
+    model = bundle.load(model_path)
+    labels, threshold = model.labels, model.threshold
+    int8_bytes = model.int8_path.read_bytes()
     models = {"int8": LiteModel(int8_bytes)}
-    if float_path.exists():
-        models["float"] = LiteModel(float_path.read_bytes())
+    if model.float_path:
+        models["float"] = LiteModel(model.float_path.read_bytes())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     result = {
-        "model": str(int8_path), "labels": labels, "threshold": threshold,
-        "int8_bytes": len(int8_bytes), "float_bytes": float_path.stat().st_size if float_path.exists() else None,
+        "model": str(model.int8_path), "labels": labels, "threshold": threshold,
+        "int8_bytes": len(int8_bytes), "float_bytes": model.float_path.stat().st_size if model.float_path else None,
         "datasets": [],
     }
     first_pixels = None
@@ -285,7 +268,6 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
         micro = micro_raw(int8_bytes, sample).reshape(len(sample), -1).astype(np.int32)
         lite_p = models["int8"].dequantize(lite.astype(np.int8))
         micro_p = models["int8"].dequantize(micro.astype(np.int8))
-        from maskgate.runtime import to_class_probabilities
 
         result["tflite_micro"] = {
             "images": int(len(sample)),

@@ -7,9 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+from maskgate import budget, bundle, run_folder
 from maskgate.atomic import write_text
-from maskgate.evaluate import CAMERA_CROP_SUFFIX
-from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, LABELS_FILE, MANIFEST_FILE
+from maskgate.evaluate import CAMERA_CROP_SUFFIX, class_report, confusion_table
+from maskgate.markdown import table
 
 # The seed paper's Table 2 (Mohan et al. 2021): their own held-out OpenMV test set, not ours.
 PAPER_TABLE2 = [
@@ -22,7 +23,7 @@ PAPER_TABLE2 = [
 TARGETS = [
     (".tflite file (int8)", "138 KB", "≤ 64 KB", lambda m, a: f"{m['bytes'] / 1024:.1f} KB", lambda m, a: m["bytes"] <= 64 * 1024),
     ("MACs per inference", "—", "≤ 3 M", lambda m, a: f"{m['macs'] / 1e6:.2f} M", lambda m, a: m["macs"] <= 3_000_000),
-    ("model + tflite-micro arena (board)", "< 230 KB", "≤ 100 KB",
+    ("model + tflite-micro arena (board)", f"< {budget.MODEL_MAX_BYTES // 1024} KB", "≤ 100 KB",
      lambda m, a: f"{(m['bytes'] + m['arena_bytes_board']) / 1024:.1f} KB",
      lambda m, a: m["bytes"] + m["arena_bytes_board"] <= 100 * 1024),
     ("accuracy, face-mask-12k Test (int8)", "99.83 % (their own test set)", "≥ 99.5 %",
@@ -39,18 +40,12 @@ TARGETS = [
 
 def _class_table(section: dict, kind: str, labels) -> list[str]:
     m = section[kind]
-    lines = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for name in labels:
-        c = m["per_class"][name]
-        lines.append(f"| {name} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |")
-    lines += ["", "| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in zip(labels, m["confusion"])]
-    return lines
+    return [class_report(m, labels), "", confusion_table(m["confusion"], labels, "true \\ predicted")]
 
 
 def _weights_line(run: Path) -> str:
     """Which weights ship: the best validation checkpoint, or the SWA mean (maskgate.weight_averaging)."""
-    trained = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    trained = run_folder.record_or_empty(run)
     swa = trained.get("swa")
     if not swa or "skipped" in swa:
         return "Weights: the checkpoint with the best Validation accuracy."
@@ -64,13 +59,13 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
     build_dir, to_dir = Path(build_dir), Path(to_dir)
     summary = json.loads((build_dir / "build.json").read_text())
     run, evaluation = build_dir / "run", build_dir / "eval"
-    manifest = json.loads((run / MANIFEST_FILE).read_text())
+    manifest = bundle.read_manifest(run)
     result = json.loads((evaluation / "metrics.json").read_text())
     labels = result["labels"]
     to_dir.mkdir(parents=True, exist_ok=True)
-    for name in (INT8_FILE, FLOAT_FILE, LABELS_FILE, MANIFEST_FILE):
+    for name in bundle.FILES:
         shutil.copy2(run / name, to_dir / name)
-    shutil.copy2(run / "curves.png", to_dir / "curves.png")
+    shutil.copy2(run / run_folder.CURVES_FILE, to_dir / "curves.png")
     sections = result["datasets"]
     test = next(s for s in sections if s["name"].endswith(":test"))
     others = [s for s in sections if not s["name"].endswith(":test")]
@@ -87,8 +82,9 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
     lines = [
         "# maskgate shipped model",
         "",
-        f"`{INT8_FILE}` — architecture `{manifest['arch']}`, {manifest['params']:,} parameters, sha256 `{manifest['sha256']}`.",
-        f"Built with `{command or summary['config']}` in {summary['timings']['total_s'] / 60:.1f} min wall time on 2 CPU cores "
+        f"`{bundle.INT8_FILE}` — architecture `{manifest['arch']}`, {manifest['params']:,} parameters, sha256 `{manifest['sha256']}`.",
+        f"Built with `{command or summary['config']}` in {summary['timings']['total_s'] / 60:.1f} min wall time on "
+        f"{summary.get('cpu_cores', 'an unrecorded number of')} CPU cores "
         f"({', '.join(f'{k} {v:.0f} s' for k, v in summary['timings'].items() if k != 'total_s')}).",
         "Trained and selected on face-mask-12k Train/Validation only (leak-free regrouped split, see the import report); "
         "face-mask-chandrikadeb7 was never trained on, and no checkpoint or threshold was chosen on it; the recipe's "
@@ -100,14 +96,14 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         "",
         "## Targets",
         "",
-        "| figure | paper | target | measured | met |",
-        "|---|---|---|---|---|",
     ]
+    targets = []
     for figure, paper, target, measured, ok in TARGETS:
         try:
-            lines.append(f"| {figure} | {paper} | {target} | {measured(manifest, acc)} | {'yes' if ok(manifest, acc) else '**no**'} |")
+            targets.append([figure, paper, target, measured(manifest, acc), "yes" if ok(manifest, acc) else "**no**"])
         except KeyError:  # no unseen source was evaluated
             continue
+    lines += [table(["figure", "paper", "target", "measured", "met"], targets)]
     lines += [
         "",
         f"Estimated on-device latency (an **estimate**: {manifest['macs']:,} MACs × {e['cycles_per_mac']['low']}–"
@@ -118,15 +114,13 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
         "",
         "## Size and accuracy (the form of the paper's Table 2)",
         "",
-        "| model | float32 size | float32 test acc. | int8 size | int8 test acc. | test set |",
-        "|---|---|---|---|---|---|",
     ]
-    for name, fsize, facc, qsize, qacc in PAPER_TABLE2:
-        lines.append(f"| {name} (paper) | {fsize / 1024:.1f} MB | {facc:.2f} % | {qsize:.0f} KB | {qacc:.2f} % | their OpenMV set (594 images) |")
-    float_kb = (run / FLOAT_FILE).stat().st_size / 1024
-    for s in shown:
-        lines.append(f"| **maskgate** | {float_kb:.0f} KB | {s['float']['accuracy'] * 100:.2f} % | {manifest['bytes'] / 1024:.1f} KB | "
-                     f"{s['int8']['accuracy'] * 100:.2f} % | {s['name']} ({s['images']} images) |")
+    rows = [[f"{name} (paper)", f"{fsize / 1024:.1f} MB", f"{facc:.2f} %", f"{qsize:.0f} KB", f"{qacc:.2f} %",
+             "their OpenMV set (594 images)"] for name, fsize, facc, qsize, qacc in PAPER_TABLE2]
+    float_kb = bundle.load(run).float_path.stat().st_size / 1024
+    rows += [["**maskgate**", f"{float_kb:.0f} KB", f"{s['float']['accuracy'] * 100:.2f} %", f"{manifest['bytes'] / 1024:.1f} KB",
+              f"{s['int8']['accuracy'] * 100:.2f} %", f"{s['name']} ({s['images']} images)"] for s in shown]
+    lines += [table(["model", "float32 size", "float32 test acc.", "int8 size", "int8 test acc.", "test set"], rows)]
     lines += ["", "Their test set is not ours: the paper's figures are on its own 594 OpenMV camera images.", ""]
     for title, kind in (("int8 classification report (the form of the paper's Table 4)", "int8"),
                         ("float32 classification report (the form of the paper's Table 5)", "float")):

@@ -40,7 +40,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget, firmware
+from maskgate import budget, bundle, firmware
 from maskgate.errors import BoardError
 
 from .. import board_config
@@ -179,7 +179,7 @@ class VirtualBoard:
             if config is not None:
                 self.write_config(config)
             return self.config
-        manifest = manifest if manifest is not None else board_config.manifest_for_model(model)
+        manifest = manifest if manifest is not None else bundle.describe(model)
         if self.arena_used is None:  # without the manifest's figures ml.py measures the model itself
             self.arena_used = budget.manifest_arena_used(manifest, Path(model).read_bytes(), measure=False)
         for name, data in board_config.card_files(model, manifest, **overrides).items():
