@@ -30,6 +30,7 @@ import numpy as np
 
 from maskgate import atomic, contract
 from maskgate.digest import sha256_bytes
+from maskgate.markdown import table
 from maskgate.errors import DataError
 
 from .sd_log import read_folder
@@ -148,11 +149,9 @@ def markdown(r: dict) -> str:
     if acc:
         lines += ["## Accuracy (labelled sessions)", "",
                   f"Overall: {acc['accuracy']} over {acc['judged']} judged decisions.", "",
-                  "| true \\ board | " + " | ".join(acc["columns"]) + " | accuracy |",
-                  "|---|" + "---|" * (len(acc["columns"]) + 1)]
-        for t, counts in acc["confusion"].items():
-            lines.append(f"| {t} | " + " | ".join(str(c) for c in counts) + f" | {acc['per_class'][t]['accuracy']} |")
-        lines.append("")
+                  table(["true \\ board", *acc["columns"], "accuracy"],
+                        [[t, *counts, acc["per_class"][t]["accuracy"]] for t, counts in acc["confusion"].items()]),
+                  ""]
     ag = r.get("agreement", {})
     lines += ["## Board vs PC int8 model (saved crops)", ""]
     if "skipped" in ag:
