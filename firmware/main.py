@@ -39,8 +39,8 @@ import picture_infer
 import reconfigure
 import sdlog
 import timings
+from version import VERSION
 
-VERSION = "0.2.0"
 CONFIG_FILE = "config.json"
 
 # --- Door relay first: closed until a decision says otherwise. value= sets the level before

@@ -2,28 +2,18 @@
 tests (tests/test_board_*.py): the host side is the real pyserial and the real mpremote."""
 from __future__ import annotations
 
-import ast
 import contextlib
 import tempfile
 from pathlib import Path
 
 import conftest
 from conftest import dataset_files
+from maskgate import firmware
 from maskgate.digest import sha256_bytes as sha256
-from maskgate.firmware import FIRMWARE_DIR
 from maskgate.board.virtualboard import VirtualBoard
 
 
-def _firmware_version() -> str:
-    """VERSION as firmware/main.py declares it: main.py sets up hardware when imported, so
-    it is read, not imported."""
-    for node in ast.parse((FIRMWARE_DIR / "main.py").read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["VERSION"]:
-            return ast.literal_eval(node.value)
-    raise AssertionError("firmware/main.py declares no VERSION")
-
-
-FIRMWARE_VERSION = _firmware_version()  # what HELLO's "fw" must report
+FIRMWARE_VERSION = firmware.module("version").VERSION  # what HELLO's "fw" must report
 
 
 def faces(count: int = 6) -> list[Path]:

@@ -47,9 +47,17 @@ HEAP_RESERVE = budget.DOOR_LOOP_HEAP  # what the door loop allocates beside the 
 FIRMWARE_HEAP = budget.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
 
 
-def firmware_version(main_py: bytes | None) -> str | None:
-    m = re.search(rb'^VERSION = "([^"]+)"', main_py or b"", re.M)
-    return m.group(1).decode() if m else None
+VERSION_FILE = "version.py"  # firmware 0.3.0 on; before it VERSION sat in main.py
+
+
+def firmware_version(files: dict[str, bytes | None]) -> str | None:
+    """VERSION as the firmware among `files` (name -> bytes) declares it, by reading the text:
+    importing it would run board code."""
+    for name in (VERSION_FILE, "main.py"):
+        m = re.search(rb'^VERSION = "([^"]+)"', files.get(name) or b"", re.M)
+        if m:
+            return m.group(1).decode()
+    return None
 
 
 def card_contents(model_path, manifest: dict | None = None, **overrides) -> tuple[dict[str, bytes], dict]:
@@ -294,8 +302,8 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict,
         status[name] = "new" if have is None else ("unchanged" if have == sha256(data) else "changed")
     on_board = hello.get("fw") if hello else None
     if on_board is None and target.via != "protocol":
-        on_board = firmware_version(target.read("main.py")) if current.get("main.py") else None
-    plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files.get("main.py"))),
+        on_board = firmware_version({n: target.read(n) for n in (VERSION_FILE, "main.py") if current.get(n)})
+    plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files)),
                 heap=memory)
     if memory["problems"] and not force:
         raise BudgetError("the board cannot hold this model: " + "; ".join(memory["problems"]) +
@@ -350,7 +358,7 @@ def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
     if hello.get("model_sha256") != cfg.get("model_sha256"):
         problems.append(f"the board runs model {str(hello.get('model_sha256'))[:12]}..., "
                         f"not the deployed {str(cfg.get('model_sha256'))[:12]}...")
-    want = firmware_version(files.get("main.py"))
+    want = firmware_version(files)
     if want and hello.get("fw") != want:
         problems.append(f"the board runs firmware {hello.get('fw')}, not {want}")
     return problems
