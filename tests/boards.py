@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import conftest
-from conftest import dataset_files
+from conftest import pictures
 from maskgate import firmware
 from maskgate.digest import sha256_bytes as sha256
 from maskgate.board.virtualboard import VirtualBoard
@@ -18,13 +18,13 @@ FIRMWARE_VERSION = firmware.module("version").VERSION  # what HELLO's "fw" must 
 
 def faces(count: int = 6) -> list[Path]:
     half = count // 2
-    return dataset_files("Test", "WithMask", half) + dataset_files("Test", "WithoutMask", count - half)
+    return pictures("Test", "WithMask", half) + pictures("Test", "WithoutMask", count - half)
 
 
 @contextlib.contextmanager
 def running_board(board_model, tmp=None, *, fps: float = 30, install: bool = True, frames=None, **overrides):
     """A booted virtual board on a pty with a stable port name (tmp/ttyACM0), looping
-    `frames` (default: a few real faces) in real time, emulating the OpenMV release given with
+    `frames` (default: a few pictures, real faces where ../shared/datasets is there) in real time, emulating the OpenMV release given with
     pytest --firmware (default the newest). Yields the board; stops it after."""
     with contextlib.ExitStack() as stack:
         if tmp is None:
