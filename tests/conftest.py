@@ -13,7 +13,7 @@ BOARD_FIRMWARE = None  # --firmware: the OpenMV release the board-tool tests' vi
 
 
 def pytest_addoption(parser):
-    from maskgate.budget import EMULATED
+    from maskgate.memory import EMULATED
 
     parser.addoption("--firmware", choices=EMULATED, default=None,
                      help="OpenMV release the virtual board emulates in the board-tool tests (default: the newest)")

@@ -12,7 +12,7 @@ and the protocol is used (the REPL cannot be reached while it runs: setinterrupt
 nothing answers, the REPL is tried with mpremote.
 
 Before anything is written: the board's firmware version is read (HELLO), and a model the
-board cannot hold is refused: planned on that release's memory (maskgate.budget MEMORY, the
+board cannot hold is refused: planned on that release's memory (maskgate.memory MEMORY, the
 same plan quantize and info make: heap blocks, arena rounding, where the model goes), and
 checked against the free heap HELLO measures (plus what the running model holds, which a reset
 frees). Without a HELLO (a drive, a bare REPL) the plan is made for `--firmware`, else for every
@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget, bundle
+from maskgate import budget, bundle, memory
 from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError, BudgetError
 
@@ -43,8 +43,8 @@ PART = ".part"
 ROLLBACK = "rollback"
 LABELS_FILE = bundle.LABELS_FILE  # the bundle's labels.txt goes on the card beside the model
 CONFIG = board_config.CONFIG_FILE
-HEAP_RESERVE = budget.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
-FIRMWARE_HEAP = budget.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
+HEAP_RESERVE = memory.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
+FIRMWARE_HEAP = memory.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
 
 
 VERSION_FILE = "version.py"  # firmware 0.3.0 on; before it VERSION sat in main.py
@@ -89,15 +89,15 @@ def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: i
     used = budget.manifest_arena_used(manifest, model_bytes)
     on_board = (hello or {}).get("omv")
     try:
-        budget.memory(on_board)
+        memory.for_release(on_board)
     except ValueError:
         on_board = None  # not a version we can read: plan for what we would plan without a board
-    releases = [on_board] if on_board else [firmware] if firmware else list(budget.EMULATED)
-    plans = {r: budget.plan(r, len(model_bytes), used) for r in releases}
+    releases = [on_board] if on_board else [firmware] if firmware else list(memory.EMULATED)
+    plans = {r: memory.plan(r, len(model_bytes), used) for r in releases}
     problems = [f"firmware {r} ({p['release']}): {text}" for r, p in plans.items() for text in p["problems"]]
 
     def on_heap(r):  # what the GC heap must give on r (the plan says where model and arena go)
-        m, p = budget.memory(r), plans[r]
+        m, p = memory.for_release(r), plans[r]
         return ((m.model_allocation(len(model_bytes)) if p["model_in"] == "heap" else 0)
                 + (m.arena_allocation(used) if p["arena_in"] == "heap" else 0))
 

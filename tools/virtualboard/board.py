@@ -13,7 +13,7 @@ in one process. Imports the camera does not have fail, as they would there.
     board.door_events()                  # [(time_ms, "open" | "closed"), ...] from the relay pin
 
 `firmware` picks the OpenMV release emulated (releases.py; default the newest): its modules,
-the names and arguments they accept, where the card is, and its memory (maskgate.budget).
+the names and arguments they accept, where the card is, and its memory (maskgate.memory).
 The door relay is read from the modelled pin (pyb.py) and the way it is wired (`relay`:
 which pin, which level opens the door; by default what the installed config.json says when
 that is valid, else the firmware's defaults), never through the firmware's own reading of
@@ -40,7 +40,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget, bundle, firmware
+from maskgate import budget, bundle, firmware, memory
 from maskgate.errors import BoardError
 
 from .. import board_config
@@ -139,7 +139,7 @@ class VirtualBoard:
         self.api = self.release.inference
         self.firmware_version = self.release.version
         # heap_bytes: one heap area of that many usable bytes (a test's small heap); else the release's
-        self.heap = budget.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
+        self.heap = memory.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
         self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
         self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
         self.wiring = tuple(relay) if relay else None  # (pin, active_high) as the relay is wired
@@ -266,7 +266,7 @@ class VirtualBoard:
         """What fb_alloc can still hand out (omv_boardconfig.h: FB_SIZE + FB_ALLOC_SIZE less
         the frame), for the <= 4.5.5 arena and load_to_fb models."""
         sensor = self._modules.get("sensor")
-        frame = sensor.width() * sensor.height() * 2 if sensor else budget.QVGA_RGB565
+        frame = sensor.width() * sensor.height() * 2 if sensor else memory.QVGA_RGB565
         return self.release.memory.spill_bytes - frame - self.fb_models
 
     def _import(self, name, globals=None, locals=None, fromlist=(), level=0):

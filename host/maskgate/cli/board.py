@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from maskgate.budget import EMULATED, NEWEST
+from maskgate.memory import EMULATED, NEWEST
 
 PORT_HELP = ("The camera's serial port (/dev/ttyACM0, /dev/cu.usbmodem*, COMn; a virtual board's /dev/pts/N). "
              "Default: $MASKGATE_PORT, else the only camera-like port. Opened at 115200 baud, never 921600 "
