@@ -66,6 +66,7 @@ def run(release: str, model: Path, pictures: list[Path], firmware_dir: Path | No
 
 def main():
     from maskgate import budget, memory, package_data
+    from maskgate.bundle import describe
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pictures", type=int, default=60, help="masked and bare pictures each (first N by name)")
@@ -78,7 +79,7 @@ def main():
     if not masked or not bare:
         sys.exit(f"no pictures in {TEST}")
     data = args.model.read_bytes()
-    manifest = json.loads((args.model.parent / "manifest.json").read_text())
+    manifest = describe(args.model)
     used = budget.manifest_arena_used(manifest, data)
     table = {}
     for release in memory.EMULATED:
