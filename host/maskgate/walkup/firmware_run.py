@@ -10,6 +10,7 @@ processes; each regenerates its frames from the seed, so nothing is stored.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -75,26 +76,46 @@ def run_all(model: Path, manifest: dict, plan: list, seed: int, datasets: Path |
     tasks = [(Path(model), manifest, seed, datasets, overrides, c) for c in chunks]
     started = time.time()
     records: list[dict] = []
-    if progress:
-        from maskgate.progress import progress_bar
-
-        bar = progress_bar()
-        bar.start()
-        job = bar.add_task("walk-ups through the firmware", total=len(plan))
+    report = _Progress(len(plan), progress)
     try:
         if workers <= 1:
-            results = map(_run_chunk, tasks)
-            for chunk in results:
+            for chunk in map(_run_chunk, tasks):
                 records += chunk
-                if progress:
-                    bar.advance(job, len(chunk))
+                report.advance(len(chunk))
         else:
             with ProcessPoolExecutor(workers) as pool:
                 for chunk in pool.map(_run_chunk, tasks):
                     records += chunk
-                    if progress:
-                        bar.advance(job, len(chunk))
+                    report.advance(len(chunk))
     finally:
-        if progress:
-            bar.stop()
+        report.stop()
     return records, time.time() - started
+
+
+class _Progress:
+    """A progress bar on a terminal; a line every LINE_EVERY_S seconds otherwise (a log file)."""
+    LINE_EVERY_S = 60
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.started = self.last_line = time.time()
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from maskgate.progress import progress_bar
+
+            self.bar = progress_bar()
+            self.bar.start()
+            self.job = self.bar.add_task("walk-ups through the firmware", total=total)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.advance(self.job, n)
+        elif self.enabled and (time.time() - self.last_line >= self.LINE_EVERY_S or self.done == self.total):
+            self.last_line = time.time()
+            print(f"walk-ups through the firmware: {self.done}/{self.total} sequences, "
+                  f"{self.last_line - self.started:.0f} s", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,10 +1,11 @@
 """Walk-up sequences: a person approaching the door camera, and empty scenes, as QVGA frames.
 
 A visit is FRAMES frames at FPS (2 s at 15 fps). The visitor's head is the centre square of a
-held-out picture (the contract's crop of a published face picture), cut out with a soft ellipse
-and set on a plain torso in a random clothing colour, over a background (backgrounds.py). Over
-the visit the head grows from about 40 to about 120 px as someone walking at a steady pace
-would (the apparent size goes as 1 / distance, the distance falls linearly), drifts from where
+held-out picture (the contract's crop of a published face picture, a tight face crop in every
+shared bare or masked set), cut out with a soft ellipse and set on a plain torso in a random
+clothing colour, over a background (backgrounds.py). Over the visit that head picture grows from
+about 40 to about 120 px a side as someone walking at a steady pace would (the apparent size goes
+as 1 / distance, the distance falls linearly), drifts from where
 it entered towards the middle, sways with the gait (1 Hz sideways, 2 Hz up and down) and jitters
 a pixel; the person is defocused more when far and motion-blurred along the way they move; the
 light drifts over the visit (exposure, colour cast, a little flicker) and the sensor adds noise.
@@ -98,8 +99,8 @@ def _motion_kernel(dx: float, dy: float) -> np.ndarray | None:
 
 
 def _light(rng: np.random.Generator) -> tuple:
-    gain0 = rng.uniform(0.7, 1.25)
-    return gain0, gain0 * rng.uniform(0.8, 1.25), rng.uniform(0.92, 1.08, 3), rng.uniform(1.5, 4.0)
+    gain0 = rng.uniform(0.75, 1.2)  # exposure at the start, drifting by up to 15 % over the sequence
+    return gain0, gain0 * rng.uniform(0.85, 1.15), rng.uniform(0.92, 1.08, 3), rng.uniform(1.5, 4.0)
 
 
 @lru_cache(maxsize=1)
@@ -120,26 +121,34 @@ def _expose(img: np.ndarray, u: float, light: tuple, rng: np.random.Generator) -
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
+def walk_path(rng: np.random.Generator, width: int = backgrounds.WIDTH, height: int = backgrounds.HEIGHT) -> list[tuple]:
+    """(head side in px, centre x, centre y) for each frame of an approach."""
+    s0, s1 = FACE_PX[0] * rng.uniform(0.9, 1.1), FACE_PX[1] * rng.uniform(0.9, 1.1)
+    x0, x1 = rng.uniform(0.25, 0.75) * width, rng.uniform(0.4, 0.6) * width
+    y0, y1 = rng.uniform(0.35, 0.55) * height, rng.uniform(0.42, 0.55) * height
+    sway, bob, phase = rng.uniform(0.01, 0.03), rng.uniform(0.01, 0.03), rng.uniform(0, 2 * np.pi)
+    out = []
+    for f in range(FRAMES):
+        u, t = f / (FRAMES - 1), f / FPS
+        side = int(round(1.0 / ((1 - u) / s0 + u / s1)))  # apparent size ~ 1 / distance
+        cx = x0 + (x1 - x0) * u + sway * side * np.sin(2 * np.pi * t + phase) + rng.uniform(-1, 1)
+        cy = y0 + (y1 - y0) * u + bob * side * np.sin(4 * np.pi * t + phase) + rng.uniform(-1, 1)
+        out.append((side, float(np.clip(cx, side / 2, width - side / 2)), float(np.clip(cy, side / 2, height - side / 2))))
+    return out
+
+
 def visitor_frames(head: np.ndarray, background: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """FRAMES frames of a person whose head is `head` walking up to the camera."""
     h, w = background.shape[:2]
-    s0, s1 = FACE_PX[0] * rng.uniform(0.9, 1.1), FACE_PX[1] * rng.uniform(0.9, 1.1)
-    x0, x1 = rng.uniform(0.25, 0.75) * w, rng.uniform(0.4, 0.6) * w
-    y0, y1 = rng.uniform(0.35, 0.55) * h, rng.uniform(0.42, 0.55) * h
-    sway, bob, phase = rng.uniform(0.01, 0.03), rng.uniform(0.01, 0.03), rng.uniform(0, 2 * np.pi)
+    path = walk_path(rng, w, h)
     torso = rng.uniform(20, 235, 3).astype(np.float32)
     person_gain = rng.uniform(0.85, 1.15)
     blur_far, blur_near, exposure = rng.uniform(0.5, 1.6), rng.uniform(0.0, 0.8), rng.uniform(0.3, 0.8)
     light = _light(rng)
     bg = background.astype(np.float32)
     frames, last = [], None
-    for f in range(FRAMES):
-        u, t = f / (FRAMES - 1), f / FPS
-        side = int(round(1.0 / ((1 - u) / s0 + u / s1)))
-        cx = x0 + (x1 - x0) * u + sway * side * np.sin(2 * np.pi * t + phase) + rng.uniform(-1, 1)
-        cy = y0 + (y1 - y0) * u + bob * side * np.sin(4 * np.pi * t + phase) + rng.uniform(-1, 1)
-        cx = float(np.clip(cx, side / 2, w - side / 2))
-        cy = float(np.clip(cy, side / 2, h - side / 2))
+    for f, (side, cx, cy) in enumerate(path):
+        u = f / (FRAMES - 1)
         layer = np.zeros((h, w, 3), np.float32)
         alpha = np.zeros((h, w), np.float32)
         # torso: shoulders (an ellipse) and the body below them, to the bottom of the frame
