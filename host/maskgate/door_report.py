@@ -110,38 +110,44 @@ def plot_door(curves: dict, points: list[tuple[str, float]], path, title: str):
     from scipy.stats import norm
 
     plt = _plt()
-    fig, (det, thr) = plt.subplots(1, 2, figsize=(11, 4.8))
+    both = any(c["false_open"] is not None and c["false_deny"] is not None for c in curves.values())
+    if both:
+        fig, (det, thr) = plt.subplots(1, 2, figsize=(11, 4.8))
+    else:  # single-class sources only (UTKFace, RWMFD): no DET, the rate against the threshold
+        fig, thr = plt.subplots(1, 1, figsize=(6, 4.8))
+        det = None
     lo, hi = DET_LIMITS
 
     def probit(v):
         return norm.ppf(np.clip(v, lo, hi))
 
     markers = ("o", "s", "^", "D")
-    drawn = 0
     for i, (name, c) in enumerate(curves.items()):
         colour = f"C{i % 10}"
-        if c["false_open"] is not None and c["false_deny"] is not None:
+        if det is not None and c["false_open"] is not None and c["false_deny"] is not None:
             det.plot(probit(c["false_open"]), probit(c["false_deny"]), color=colour, label=name)
-            drawn += 1
             for j, (pname, t) in enumerate(points):
                 k = min(np.searchsorted(c["threshold"], t, side="left"), len(c["threshold"]) - 1)
                 det.plot(probit(c["false_open"][k]), probit(c["false_deny"][k]), markers[j % 4], color=colour,
                          mfc="none" if j else colour, ms=7, label=f"{pname} {t:g}" if i == 0 else None)
         if c["false_open"] is not None:
-            thr.plot(c["threshold"], np.clip(c["false_open"], lo, 1), color=colour, label=f"{name}: false opens")
+            # a rate holds from one threshold up to the next: steps, not lines between them
+            thr.plot(c["threshold"], np.clip(c["false_open"], lo, 1), color=colour, drawstyle="steps-pre",
+                     label=f"{name}: false opens")
         if c["false_deny"] is not None:
-            thr.plot(c["threshold"], np.clip(c["false_deny"], lo, 1), "--", color=colour, label=f"{name}: false denies")
-    ticks = probit(np.array(DET_TICKS))
-    labels = [f"{t * 100:g} %" for t in DET_TICKS]
-    det.set_xticks(ticks, labels, rotation=45)
-    det.set_yticks(ticks, labels)
-    det.set_xlim(probit(lo), probit(hi))
-    det.set_ylim(probit(lo), probit(hi))
-    det.set_xlabel("false opens (bare faces read as masked)")
-    det.set_ylabel("false denies (masked faces not let in)")
-    det.set_title("DET" + ("" if drawn else " (no source with both classes)"))
-    det.grid(alpha=0.3)
-    if drawn:
+            thr.plot(c["threshold"], np.clip(c["false_deny"], lo, 1), "--", color=colour, drawstyle="steps-pre",
+                     label=f"{name}: false denies")
+    if det is not None:
+        ticks = probit(np.array(DET_TICKS))
+        labels = [f"{t * 100:g} %" for t in DET_TICKS]
+        det.set_xticks(ticks, labels, rotation=45)
+        det.set_yticks(ticks, labels)
+        det.set_xlim(probit(lo), probit(hi))
+        det.set_ylim(probit(lo), probit(hi))
+        det.set_xlabel("false opens (bare faces read as masked)")
+        det.set_ylabel("false denies (masked faces not let in)")
+        det.set_title("DET (normal-deviate axes)")
+        det.grid(alpha=0.3)
         det.legend(loc="upper right", fontsize=7)
     for j, (pname, t) in enumerate(points):
         thr.axvline(t, color="k", ls=":" if j else "-", lw=0.8, label=f"{pname} {t:g}")
