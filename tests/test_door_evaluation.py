@@ -122,6 +122,9 @@ def test_leave_one_source_out_holds_each_source_out_and_ships_the_matrix(shared_
     assert never_seen["false_open"]["of"] == 30 and never_seen["false_deny"]["of"] == 30
     md = (out / "loso" / "loso.md").read_text()
     assert "**FO " in md and "| source-a | (not run) |" in md
+    again = CliRunner().invoke(main, ["build", "--config", str(config), "--data", str(a), "--out", str(out), "--loso",
+                                      "--loso-source", "source-b"])
+    assert again.exit_code == 0 and "already built" in again.output  # a finished fold is kept, not rebuilt
 
     build = tmp_path / "build"  # ship the fold's build with the matrix beside it
     shutil.copytree(out / "loso" / "source-b", build)

@@ -135,19 +135,26 @@ def faces_found(rows, camera_crop: bool, face_stage_sources=()) -> np.ndarray | 
     return np.array([r["face"] is not None or not (camera_crop or r["source"] in face_stage_sources) for r in rows])
 
 
-def door_section(rows, p_mask, thresholds, found=None) -> dict:
+def door_section(rows, p_mask, thresholds, found=None, staged_sources=()) -> dict:
     """Door metrics of one evaluated dataset at each (name, threshold): overall, per source and,
     for sources whose file names say who is pictured (UTKFace), per group."""
     labels = [r["label"] for r in rows]
     sources = np.array([r["source"] for r in rows], dtype=object)
     paths = [r["path"] for r in rows]
     named = [s for s in sorted(set(sources.tolist())) if groups.is_utkface_named([p for p, src in zip(paths, sources) if src == s])]
-    out = {"face_stage": found is not None, "at": []}
+    staged = set() if found is None else set(staged_sources)
+    out = {"face_stage": found is not None, "face_stage_sources": sorted(staged), "at": []}
     for name, t in thresholds:
         at = {"name": name, "threshold": float(t),
               "overall": door_metrics.door_rates(labels, p_mask, t, found),
               "per_source": door_metrics.rates_by(sources, labels, p_mask, t, found),
               "groups": {}}
+        # "face found" only where the face stage ran (elsewhere every picture is classified)
+        for src, r in at["per_source"].items():
+            if src not in staged:
+                r.pop("face_found", None)
+        if not set(sources.tolist()) <= staged:
+            at["overall"].pop("face_found", None)
         for src in named:
             sel = sources == src
             at["groups"][src] = groups.false_opens_by_group(
@@ -392,7 +399,8 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
             }
         found = faces_found(data["rows"], crop, face_stage_sources)
         p_mask = probs["int8"][:, positive]
-        section["door"] = door_section(data["rows"], p_mask, door_thresholds, found)
+        staged = {r["source"] for r in data["rows"]} if crop else set(face_stage_sources)
+        section["door"] = door_section(data["rows"], p_mask, door_thresholds, found, staged)
         slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
         section["confusion_png"] = f"confusion-{slug}.png"
         section["roc_png"] = f"roc-{slug}.png"

@@ -10,6 +10,8 @@ a face found keeps the door closed (a false deny) and is not trained on.
 
 OUT/loso/SOURCE/ holds each fold's build; OUT/loso/loso.json and loso.md the matrix: rows are
 the held-out source, columns the source evaluated, cells the door's false opens and false denies.
+A fold already built with the same settings is kept, so an interrupted run picks up where it
+stopped (and a finished one only writes the matrix again).
 """
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ import time
 from pathlib import Path
 
 from maskgate.atomic import write_json, write_text
-from maskgate.door_report import fmt_rate, interval_note, pct
+from maskgate.door_report import fmt_rate, group_tables, interval_note, pct
 from maskgate.errors import DataError
 
 LOSO_DIR = "loso"
 RESULT_FILE = "loso.json"
+FOLD_FILE = "fold.json"  # the settings a fold was built with: a finished fold is kept when they match
 
 
 def fold_config(config: dict, held_out: str) -> dict:
@@ -51,10 +54,18 @@ def run_loso(config: dict, out_dir, data_dir=None, quick: bool = False, only=Non
         raise DataError(f"--loso-source {', '.join(sorted(set(only) - set(sources)))} is not in [loso] sources")
     base = Path(out_dir) / LOSO_DIR
     for i, held in enumerate(folds, 1):
+        fold = fold_config(config, held)
+        recipe = {"config": fold, "quick": quick, "synth_limit": config["loso"]["synth_limit"] or None}
+        recipe_path = base / held / FOLD_FILE
+        if (base / held / "build.json").exists() and recipe_path.exists():
+            if json.loads(recipe_path.read_text()) != json.loads(json.dumps(recipe, default=str)):
+                raise DataError(f"{base / held} was built with other settings; move it away to build this fold again")
+            console.print(f"fold without {held}: already built in {base / held}, kept")
+            continue
         console.rule(f"[bold]leave one source out {i}/{len(folds)}: without {held}")
         started = time.time()
-        build(fold_config(config, held), base / held, data_dir, quick,
-              synth_limit=config["loso"]["synth_limit"] or None)
+        build(fold, base / held, data_dir, quick, synth_limit=recipe["synth_limit"])
+        write_json(recipe_path, recipe)
         console.print(f"fold without {held}: {time.time() - started:.0f} s")
     return write_matrix(config, base, quick)
 
@@ -75,6 +86,7 @@ def write_matrix(config: dict, base: Path, quick: bool = False) -> dict:
         folds[held] = {
             "threshold": at["threshold"],
             "per_source": at["per_source"],
+            "groups": at["groups"].get(held),  # the held-out source's groups (UTKFace), never seen
             "accuracy": {src: ps["int8_accuracy"] for src, ps in test["per_source"].items()},
             "epochs_run": trained.get("epochs_run"),
             "train_images": trained.get("train_images"),
@@ -157,7 +169,13 @@ def markdown(result: dict) -> str:
         lines.append(f"| {held} | {fmt_rate(r.get('false_open'))} | {fmt_rate(r.get('false_deny'))} | "
                      f"{fmt_rate(r.get('face_found'))} | {fold['train_images']:,} pictures | {fold['epochs_run']} | "
                      f"{fold['wall_s'] / 60:.1f} min |")
-    lines += ["", "int8 accuracy on each fold's test split per source (the threshold above):", "",
+    for held in sources:
+        fold = folds.get(held)
+        if fold and fold.get("groups"):
+            lines += ["", f"Never seen, per group (the fold without {held}):", ""]
+            lines += group_tables(fold["groups"], held)
+    lines += ["", "int8 accuracy on each fold's test split per source (the threshold above; every picture classified, "
+              "a face-stage picture without a face from its centre square):", "",
               "| held out | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
     for held in sources:
         fold = folds.get(held)
