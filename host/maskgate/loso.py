@@ -166,8 +166,9 @@ def markdown(result: dict) -> str:
         if not fold:
             continue
         r = fold["per_source"].get(held, {})
+        found = fmt_rate(r.get("face_found")) if held in result["face_stage_sources"] else "– (no face stage)"
         lines.append(f"| {held} | {fmt_rate(r.get('false_open'))} | {fmt_rate(r.get('false_deny'))} | "
-                     f"{fmt_rate(r.get('face_found'))} | {fold['train_images']:,} pictures | {fold['epochs_run']} | "
+                     f"{found} | {fold['train_images']:,} pictures | {fold['epochs_run']} | "
                      f"{fold['wall_s'] / 60:.1f} min |")
     for held in sources:
         fold = folds.get(held)

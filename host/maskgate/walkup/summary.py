@@ -101,7 +101,8 @@ def markdown(walk: dict) -> list[str]:
 
 
 def example_sheet(plan: list, seed: int, datasets, path, per_kind: int = 2) -> None:
-    """A few visits (frames 0, 10, 20, 29) and one empty scene, one row each."""
+    """A few visits (frames 0, 10, 20, 29) and one empty scene, one row each. It shows faces
+    from the datasets: keep it beside the evaluation, never in a committed folder."""
     import cv2
 
     from maskgate.atomic import write_bytes
