@@ -39,7 +39,7 @@ def evaluate_door(model: Path, manifest: dict, pictures: dict, out_dir, visits_p
                   overrides: dict | None = None, progress: bool = True) -> dict:
     """Plan, run and summarise the walk-ups; OUT/walkup/walkup.json (every visit) and walkup.md."""
     from maskgate.board import board_config
-    from maskgate.board.virtualboard.board import FIRMWARE_VERSIONS
+    from maskgate.board.virtualboard import VirtualBoard
 
     if not any(pictures.values()) and not empty_frames:
         raise DataError("no pictures for walk-up visitors and no empty frames asked for")
@@ -50,10 +50,12 @@ def evaluate_door(model: Path, manifest: dict, pictures: dict, out_dir, visits_p
     records, wall = firmware_run.run_all(Path(model), manifest, plan, seed, datasets, workers, overrides, progress)
     summary.example_sheet(plan, seed, datasets, out / "walkup-examples.png")
     config = board_config.make_config(manifest, **(overrides or {}))
+    with VirtualBoard([], fps=visits.FPS) as board:  # the release every visit's board emulates
+        emulated = f"VirtualBoard api {board.api}, firmware {board.firmware_version}, {visits.FPS} fps virtual clock"
     walk = {
         "setup": {
             "visits": visits_per_label, "empty_frames": empty_frames, "seed": seed, "workers": workers,
-            "board": f"VirtualBoard api ml, firmware {FIRMWARE_VERSIONS['ml']}, {visits.FPS} fps virtual clock",
+            "board": emulated,
             "config": {k: config[k] for k in ("threshold", "face_detection", "eye_fallback", "door", "haar_threshold",
                                               "haar_scale_factor", "detect_scale", "framesize")},
             "backgrounds": {"procedural": sum(n.startswith("procedural:") for n in names),
