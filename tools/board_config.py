@@ -1,7 +1,7 @@
 """config.json for the camera, made from the model's manifest (maskgate.bundle).
 
 The model facts (file, sha256, labels, output kind, threshold, input size, face margin) come
-from manifest.json; the door and log settings start from the firmware's own defaults
+from manifest.json, and so does door.hysteresis when an operating point chose the threshold for it; the door and log settings start from the firmware's own defaults
 (firmware/config.py DEFAULTS) and can be overridden. The result is checked with the
 firmware's own validator, so a config the host writes is one the board accepts.
 """
@@ -77,6 +77,10 @@ def make_config(manifest: dict, **overrides) -> dict:
         }
         for key, value in fw_config.DEFAULTS.items():
             cfg.setdefault(key, copy.deepcopy(value))
+        op = manifest.get("operating_point")
+        if op and "hysteresis" in op:
+            # the threshold was chosen for this hysteresis (maskgate.operating_point)
+            cfg["door"]["hysteresis"] = float(op["hysteresis"])
     except KeyError as e:
         raise DataError(f"manifest lacks {e}: not a maskgate model manifest") from e
     _merge(cfg, overrides)

@@ -1,13 +1,16 @@
 """`maskgate ship BUILD --to models/`: copy a build's model bundle and plots into the folder that
 ships, and write its report: the targets table filled from measured figures, the paper's Tables
-2, 4 and 5 in the same form, and the comparison with the paper's models."""
+2, 4 and 5 in the same form, and the comparison with the paper's models; and the model as a
+door: its operating point, false opens and false denies per source and group, the door targets,
+the leave-one-source-out matrix (BUILD/loso/, from `maskgate build --loso --out BUILD`) and the
+walk-up table (`[evaluate] door`), each where the build measured it."""
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
 
-from maskgate import budget, bundle, run_folder
+from maskgate import budget, bundle, door_report, run_folder
 from maskgate.atomic import write_text
 from maskgate.evaluate import CAMERA_CROP_SUFFIX, class_report, confusion_table
 from maskgate.markdown import table
@@ -132,7 +135,100 @@ def ship(build_dir, to_dir, command: str | None = None) -> Path:
     if micro:
         lines += [f"tflite-micro (the board's interpreter, reference kernels) agrees with LiteRT on "
                   f"{micro['identical_outputs'] * 100:.1f} % of {micro['images']} int8 outputs.", ""]
+    lines += door_lines(build_dir, to_dir, manifest, result)
     lines += ["## Plots", "", "![training curves](curves.png)", ""]
     for s in shown:
         lines += [f"![confusion {s['name']}]({s['confusion_png']}) ![ROC {s['name']}]({s['roc_png']})", ""]
     return write_text(to_dir / "report.md", "\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- the door
+def _loso(build_dir: Path) -> dict | None:
+    from maskgate.loso import LOSO_DIR, RESULT_FILE
+
+    path = build_dir / LOSO_DIR / RESULT_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def door_targets(result: dict, loso: dict | None) -> list[str]:
+    """The door's targets (issue 16), each from the measurement that answers it, or 'not measured'."""
+    rows = []
+    if loso:
+        held = [(src, f["per_source"].get(src, {})) for src, f in loso["folds"].items()]
+        fo = [(src, r["false_open"]) for src, r in held if r.get("false_open")]
+        fd = [(src, r["false_deny"]) for src, r in held if r.get("false_deny")]
+        if fo:
+            src, worst = max(fo, key=lambda t: t[1]["rate"])
+            rows.append(("false opens, each source held out (LOSO)", "≤ 1 %", f"worst {door_report.fmt_rate(worst)} ({src})",
+                         all(r["rate"] <= 0.01 for _, r in fo)))
+        if fd:
+            src, worst = max(fd, key=lambda t: t[1]["rate"])
+            rows.append(("masked faces let in, each source held out (LOSO)", "≥ 95 %",
+                         f"worst {door_report.pct(1 - worst['rate'])} ({src}; {worst['of'] - worst['count']:,} / {worst['of']:,})",
+                         all(1 - r["rate"] >= 0.95 for _, r in fd)))
+    else:
+        rows.append(("false opens / masked let in, each source held out (LOSO)", "≤ 1 % / ≥ 95 %",
+                     "not measured (`maskgate build --loso --out BUILD`)", None))
+    grouped = [(s["name"], src, g) for s in result["datasets"] for src, g in s["door"]["at"][0]["groups"].items()]
+    if loso:  # never seen beats seen: the groups of a held-out source
+        grouped = [("held out, LOSO", src, f["groups"]) for src, f in loso["folds"].items() if f.get("groups")] or grouped
+    if grouped:
+        name, src, g = max(grouped, key=lambda t: t[2].get("largest_rate", {}).get("rate", 0))
+        worst = g.get("largest_rate")
+        named = [r for key in ("race", "age_band") for grp, r in g[key].items() if grp != "not in the name"]
+        rows.append(("false opens, each UTKFace race and age group", "≤ 1 % each",
+                     f"worst {worst['group']} {door_report.fmt_rate(worst)} ({name})" if worst else "–",
+                     all(r["rate"] <= 0.01 for r in named)))
+    walk = result.get("walkup")
+    if walk:
+        v, e = walk["summary"]["visitors"], walk["summary"]["empty"]
+        masked, bare = v.get("mask", {}).get("all"), v.get("no_mask", {}).get("all")
+        if masked:
+            rows.append(("walk-up: masked visitor gets in within 2 s (synthetic)", "≥ 98 %",
+                         door_report.fmt_rate(masked["opened"]), masked["opened"]["rate"] >= 0.98))
+        if bare:
+            rows.append(("walk-up: bare visitor gets in (synthetic)", "≤ 0.5 %",
+                         door_report.fmt_rate(bare["opened"]), bare["opened"]["rate"] <= 0.005))
+        if e:
+            rows.append(("walk-up: empty-scene frames that open the door (synthetic)", "0",
+                         door_report.fmt_rate(e["frames_that_opened"]), e["frames_that_opened"]["count"] == 0))
+    else:
+        rows.append(("walk-up sequences (synthetic)", "≥ 98 % / ≤ 0.5 % / 0", "not measured (`[evaluate] door = true`)", None))
+    lines = ["| figure | target | measured | met |", "|---|---|---|---|"]
+    for figure, target, measured, ok in rows:
+        lines.append(f"| {figure} | {target} | {measured} | {'–' if ok is None else 'yes' if ok else '**no**'} |")
+    return lines
+
+
+def door_lines(build_dir: Path, to_dir: Path, manifest: dict, result: dict) -> list[str]:
+    evaluation = build_dir / "eval"
+    loso = _loso(build_dir)
+    lines = ["## The model as a door", "", door_report.interval_note(), ""]
+    lines += door_targets(result, loso) + [""]
+    op = manifest.get("operating_point")
+    if op:
+        lines += door_report.operating_point_lines(op)
+    else:
+        lines += [f"Threshold {manifest['contract']['threshold']:g} on P(mask), as [quantize] sets it (no "
+                  "max_false_open setting chose it).", ""]
+    for s in result["datasets"]:
+        if "door" not in s:
+            continue
+        lines += [f"**{s['name']}** ({s['images']:,} pictures)", ""] + door_report.door_table(s) + [""]
+        for src, g in s["door"]["at"][0]["groups"].items():
+            lines += door_report.group_tables(g, src)
+        if (evaluation / s["door_png"]).exists():
+            shutil.copy2(evaluation / s["door_png"], to_dir / s["door_png"])
+            lines += [f"![door {s['name']}]({s['door_png']})", ""]
+    if loso:
+        from maskgate.loso import markdown as loso_markdown
+
+        lines += [loso_markdown(loso).replace("# Leave one source out", "## Leave one source out", 1), ""]
+    walk = result.get("walkup")
+    if walk:
+        from maskgate.walkup import summary
+
+        # the example sheet shows faces from the datasets, which never go into the shipped folder
+        lines += [line for line in summary.markdown(walk) if not line.startswith("![walk-up examples]")]
+        lines += [f"Example frames: `{build_dir / 'eval' / walk['examples_png']}` (not shipped: it shows dataset faces).", ""]
+    return lines

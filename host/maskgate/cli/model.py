@@ -221,10 +221,27 @@ def _print_layers(figures: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @click.option("--camera-crop/--no-camera-crop", default=None,
               help="Also evaluate each dataset folder framed as the camera frames it: the firmware's face box "
-                   "(Haar frontal, else from an eye pair) plus the contract's margin, or the centre square. "
+                   "(Haar frontal, else from an eye pair) plus the contract's margin; no face found keeps the door closed. "
                    "Default: [evaluate] camera_crop (off).")
-def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_crop):
-    """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source.
+@click.option("--face-stage-source", "face_stage", multiple=True,
+              help="A source of a manifest imported with the face stage (crop_faces): its pictures without a face "
+                   "box keep the door closed (repeatable).")
+@click.option("--max-false-open", type=float,
+              help="Also judge the door at the threshold this share of false opens picks on --choose-on's val split.")
+@click.option("--choose-on", help="Import folder or manifest.csv whose val split --max-false-open chooses on (never test).")
+@click.option("--hysteresis", type=float, help="Door hysteresis the choice accounts for (default: the firmware's).")
+@click.option("--door", is_flag=True, help="Also run walk-up sequences made from DATA's pictures through the firmware "
+              "on the virtual board (synthetic; OUT/walkup/).")
+@click.option("--visits", default=1000, show_default=True, type=click.IntRange(1), help="--door: visits per label.")
+@click.option("--empty-frames", default=10000, show_default=True, type=click.IntRange(0), help="--door: empty-scene frames.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="--door: the walk-ups' seed.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="--door: worker processes.")
+@click.option("--scenes", type=click.Path(exists=True, file_okay=False),
+              help="--door: datasets folder holding face-mask-rwmfd/ for scene backgrounds (default: found beside DATA).")
+def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_crop, face_stage, max_false_open, choose_on, hysteresis,
+             door, visits, empty_frames, seed, workers, scenes):
+    """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source;
+    and as a door: false opens and false denies per source and group, with 95 % intervals.
 
     MODEL is maskgate_int8.tflite or its folder. DATA is an import folder or manifest.csv
     (optionally :train|:val|:test, default test) or a dataset folder in any known layout, which is
@@ -232,17 +249,39 @@ def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_cr
     from maskgate.config import settings
     from maskgate.evaluate import evaluate as run_evaluation
 
+    if (max_false_open is None) != (choose_on is None):
+        raise click.UsageError("--max-false-open and --choose-on go together")
     chosen = settings("evaluate", config_file, micro_sample=micro_sample, camera_crop=camera_crop)
     model_path = Path(model)
     out = Path(out_dir) if out_dir else (model_path if model_path.is_dir() else model_path.parent) / "eval"
     result = run_evaluation(model_path, list(data), out, micro_sample=chosen["micro_sample"],
-                            camera_crop=chosen["camera_crop"])
+                            camera_crop=chosen["camera_crop"],
+                            face_stage_sources=tuple(face_stage), max_false_open=max_false_open,
+                            choose_on=choose_on, hysteresis=hysteresis,
+                            door={"visits": visits, "empty_frames": empty_frames, "seed": seed, "workers": workers,
+                                  "scenes": scenes} if door else None)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    from maskgate.door_report import fmt_rate
+
+    if "operating_point" in result:
+        op = result["operating_point"]
+        click.echo(f"operating point: max_false_open {op['max_false_open']:g} -> threshold {op['threshold']:g} "
+                   f"(on {op['chosen_on']}; hysteresis {op['hysteresis']:g})")
     for s in result["datasets"]:
         click.echo(f"{s['name']:<40} {s['images']:>6} images  float {s['float']['accuracy'] * 100:6.2f} %  "
                    f"int8 {s['int8']['accuracy'] * 100:6.2f} %  AUC {s['int8']['roc_auc'] or float('nan'):.4f}")
+        for at in s["door"]["at"]:
+            o = at["overall"]
+            click.echo(f"    door at {at['threshold']:g} ({at['name']}): false opens {fmt_rate(o['false_open'])}, "
+                       f"false denies {fmt_rate(o['false_deny'])}")
+    if "walkup" in result:
+        w = result["walkup"]["summary"]
+        for label, v in w["visitors"].items():
+            click.echo(f"walk-ups, {label} visitors: door opened {fmt_rate(v['all']['opened'])}")
+        if w["empty"]:
+            click.echo(f"walk-ups, empty scenes: frames that opened the door {fmt_rate(w['empty']['frames_that_opened'])}")
     if "tflite_micro" in result:
         m = result["tflite_micro"]
         click.echo(f"tflite-micro vs LiteRT: {m['identical_outputs'] * 100:.1f} % identical outputs on {m['images']} images")
@@ -255,7 +294,11 @@ def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_cr
               help="Use datasets already here (a source folder or a folder of sources) instead of fetching.")
 @click.option("--out", "out_dir", default="runs/build", show_default=True, type=click.Path(file_okay=False))
 @click.option("--quick", is_flag=True, help="Subset and few epochs: minutes, to check the chain.")
-def build(config_file, data_dir, out_dir, quick):
+@click.option("--loso", is_flag=True, help="Leave one source out instead: one build per [loso] source with that source "
+              "held out and evaluated on, into OUT/loso/SOURCE/, and the matrix in OUT/loso/loso.md.")
+@click.option("--loso-source", "loso_sources", multiple=True, help="With --loso: only these folds (repeatable); "
+              "the matrix is made from every fold finished under OUT/loso/.")
+def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
     """import -> train -> quantize -> evaluate, from one config file."""
     from maskgate.build import build as run_build
     from maskgate.config import load_config
@@ -264,6 +307,14 @@ def build(config_file, data_dir, out_dir, quick):
 
     if config_file is None:
         config_file = package_data.config("default")
+    if loso_sources and not loso:
+        raise click.UsageError("--loso-source needs --loso")
+    if loso:
+        from maskgate.loso import LOSO_DIR, run_loso
+
+        run_loso(load_config(config_file), out_dir, data_dir, quick, only=loso_sources)
+        click.echo((Path(out_dir) / LOSO_DIR / "loso.md").read_text())
+        return
     summary = run_build(load_config(config_file), out_dir, data_dir, quick)
     click.echo((Path(out_dir) / "build.md").read_text())
     click.echo(f"model bundle: {summary['model_dir']}")

@@ -36,7 +36,7 @@ def _lines(r):
           f"{len(r.skipped)} skipped ({len(r.duplicates)} of them exact duplicates)."
     yield f"Settings: seed {s['seed']}, val fraction {s['val_fraction']}, test fraction {s['test_fraction']}, " \
           f"holdout source {s['holdout_source'] or 'none'}, near-duplicate distance <= {s['near_distance']} bits, " \
-          f"face boxes {'yes' if s['crop_faces'] else 'no'}" + \
+          f"face boxes {'yes' if s['crop_faces'] is True else ', '.join(s['crop_faces']) if s['crop_faces'] else 'no'}" + \
           (f", label map {s['label_map']}" if s["label_map"] else "") + "."
     yield ""
     yield "## Sources"
