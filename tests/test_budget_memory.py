@@ -87,7 +87,7 @@ def hello_from(board) -> dict:
     raise AssertionError("no HELLO reply")
 
 
-def test_quantize_info_deploy_and_the_board_agree_on_every_release(wide_model, scored_faces):
+def test_quantize_info_deploy_and_the_board_agree_on_every_release(wide_model, scored_faces_on):
     from maskgate.board import deploy
     from maskgate.board.virtualboard import VirtualBoard
 
@@ -98,8 +98,8 @@ def test_quantize_info_deploy_and_the_board_agree_on_every_release(wide_model, s
     verdicts = {r: p["ok"] for r, p in wide_model["figures"]["budget"]["releases"].items()}
     assert verdicts == {"4.5.5": True, "4.5.9": False, "4.8.1": True, "5.0.0": True}
     assert "firmware 4.5.9" in wide_model["refused"] and "4.8.1" not in wide_model["refused"]
-    masked = [p for p, _ in scored_faces["mask"]][:6]
     for release, fits in verdicts.items():
+        masked = [p for p, _ in scored_faces_on(release)["mask"]][:6]  # faces that release's face stage finds
         board = VirtualBoard(masked, firmware=release)
         board.install(wide_model["path"], wide_model["manifest"])
         board.port.host_write(frame.encode(frame.HELLO, 1, b'{"brief": true}'))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from maskgate import walkup
-from maskgate.walkup import backgrounds, firmware_run, summary, visits
+from maskgate.board import walkup as firmware_run
+from maskgate.walkup import backgrounds, summary, visits
 
 
 def _pictures(n=6):
@@ -87,7 +88,7 @@ def test_the_firmware_says_when_the_door_opened(board_model, scored_faces):
 def test_walkups_run_end_to_end_and_are_summarised(board_model, scored_faces, tmp_path):
     pictures = {"mask": [(str(p), "12k") for p, _ in scored_faces["mask"][:3]],
                 "no_mask": [(str(p), "12k") for p, _ in scored_faces["no_mask"][:3]]}
-    walk = walkup.evaluate_door(board_model["path"], board_model["manifest"], pictures, tmp_path, visits_per_label=2,
+    walk = firmware_run.evaluate_door(board_model["path"], board_model["manifest"], pictures, tmp_path, visits_per_label=2,
                                 empty_frames=30, seed=0, workers=1, progress=False)
     records = walk["visits"]
     assert [r["kind"] for r in records] == ["no_mask", "no_mask", "mask", "mask", "empty"]

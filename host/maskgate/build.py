@@ -41,9 +41,12 @@ def drop_faceless_training_rows(manifest: Path, sources: list[str]) -> Path:
     return write_manifest(manifest.with_name("manifest-faces.csv"), kept)
 
 
-def build(config: dict, out_dir, data_dir=None, quick: bool = False, synth_limit: int | None = None) -> dict:
+def build(config: dict, out_dir, data_dir=None, quick: bool = False, synth_limit: int | None = None,
+          door_runner=None) -> dict:
     """The whole chain. synth_limit caps the synthetic masks of a full build (leave one source
-    out uses it for its shorter folds); a quick build takes [quick] synth_limit."""
+    out uses it for its shorter folds); a quick build takes [quick] synth_limit. door_runner:
+    what runs [evaluate] door's walk-ups on the virtual board (maskgate.board.walkup.
+    evaluate_door, handed in by the CLI)."""
     from maskgate import contract, evaluate, operating_point, train
     from maskgate.data import sources
     from maskgate.data.importer import run_import
@@ -101,14 +104,14 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False, synth_limit
         hysteresis = operating_point.firmware_hysteresis() if op["hysteresis"] == -1 else op["hysteresis"]
         chosen = operating_point.choose_on_manifest(
             (run_dir / bundle.INT8_FILE).read_bytes(), train_manifest, model_manifest["contract"]["labels"],
-            op["max_false_open"], hysteresis, q["threshold"])
+            op["max_false_open"], hysteresis, config["quantize"]["threshold"])
         model_manifest = operating_point.apply_to_bundle(run_dir, chosen)
         console.print(f"operating point: max_false_open {op['max_false_open']} -> threshold {chosen['threshold']}")
     # the imported test split only (no synthetic pictures), then the sources never trained on
     specs = [f"{manifest}:test"] + [str(s.path) for s in got.unseen]
     result = evaluate.evaluate(run_dir, specs, out_dir / "eval", micro_sample=config["evaluate"]["micro_sample"],
                                camera_crop=config["evaluate"]["camera_crop"], face_stage_sources=face_stage,
-                               door=dict(config["walkup"]) if config["evaluate"].get("door") else None)
+                               door=dict(config["walkup"], runner=door_runner) if config["evaluate"].get("door") else None)
     timings["evaluate_s"] = round(time.time() - t, 1)
     timings["total_s"] = round(time.time() - started, 1)
 

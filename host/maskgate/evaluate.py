@@ -266,15 +266,6 @@ def markdown_report(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _board_manifest(int8_path: Path, manifest: dict) -> dict:
-    """The manifest the board's config.json is made from (a minimal one for a bare .tflite)."""
-    if manifest.get("model_file") == int8_path.name:
-        return manifest
-    from maskgate.board.board_config import manifest_for_model
-
-    return manifest_for_model(int8_path)
-
-
 def door_markdown(result: dict) -> list[str]:
     """The door part of the report: operating point, per-source rates, groups, plots."""
     lines = ["## The model as a door (int8)", "",
@@ -309,7 +300,8 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
     door at the threshold that setting picks there (maskgate.operating_point), without
     changing the model's manifest.
     door: run walk-up sequences through the firmware made from the evaluated pictures
-    ({visits, empty_frames, seed, workers, scenes}; maskgate.walkup)."""
+    ({visits, empty_frames, seed, workers, scenes, runner}: runner is maskgate.board.walkup.evaluate_door,
+    which the CLI passes; maskgate.walkup)."""
     from maskgate import operating_point
 
     model = bundle.load(model_path)
@@ -411,11 +403,13 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
     if door is not None:
         from maskgate import walkup
 
+        if not callable(door.get("runner")):
+            raise DataError("walk-ups run the firmware on the virtual board: `maskgate evaluate --door` hands "
+                            "evaluate its runner (maskgate.board.walkup.evaluate_door)")
         scenes = door.get("scenes") or walkup.scenes_folder([spec for spec, _ in runs])
-        walk = walkup.evaluate_door(int8_path, _board_manifest(int8_path, manifest),
-                                    walkup.pictures_from_rows(visitor_rows, face_stage_sources), out_dir,
-                                    door.get("visits", 1000), door.get("empty_frames", 10000), door.get("seed", 0),
-                                    door.get("workers", 1), scenes)
+        walk = door["runner"](int8_path, manifest, walkup.pictures_from_rows(visitor_rows, face_stage_sources), out_dir,
+                              door.get("visits", 1000), door.get("empty_frames", 10000), door.get("seed", 0),
+                              door.get("workers", 1), scenes)
         result["walkup"] = {k: v for k, v in walk.items() if k != "visits"}
     write_text(out_dir / "report.md", markdown_report(result))
     write_json(out_dir / "metrics.json", result)

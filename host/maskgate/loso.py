@@ -42,8 +42,9 @@ def fold_config(config: dict, held_out: str) -> dict:
     return fold
 
 
-def run_loso(config: dict, out_dir, data_dir=None, quick: bool = False, only=None) -> dict:
-    """Every fold (or those named in `only`), one after the other; then the matrix."""
+def run_loso(config: dict, out_dir, data_dir=None, quick: bool = False, only=None, door_runner=None) -> dict:
+    """Every fold (or those named in `only`), one after the other; then the matrix. door_runner:
+    as maskgate.build.build's."""
     from maskgate.build import build, console
 
     sources = config["loso"]["sources"]
@@ -64,7 +65,7 @@ def run_loso(config: dict, out_dir, data_dir=None, quick: bool = False, only=Non
             continue
         console.rule(f"[bold]leave one source out {i}/{len(folds)}: without {held}")
         started = time.time()
-        build(fold, base / held, data_dir, quick, synth_limit=recipe["synth_limit"])
+        build(fold, base / held, data_dir, quick, synth_limit=recipe["synth_limit"], door_runner=door_runner)
         write_json(recipe_path, recipe)
         console.print(f"fold without {held}: {time.time() - started:.0f} s")
     return write_matrix(config, base, quick)

@@ -211,6 +211,13 @@ def _print_layers(figures: dict) -> None:
         click.echo(f"{'interpreter (between ops)':<41} {'':>10} {figures['m7']['interpreter_instructions']:>13,}")
 
 
+def _walkup_runner():
+    """The board side's walk-up runner, which the host's evaluate and build are handed."""
+    from maskgate.board.walkup import evaluate_door
+
+    return evaluate_door
+
+
 @click.command()
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("data", nargs=-1, required=True)
@@ -259,7 +266,7 @@ def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_cr
                             face_stage_sources=tuple(face_stage), max_false_open=max_false_open,
                             choose_on=choose_on, hysteresis=hysteresis,
                             door={"visits": visits, "empty_frames": empty_frames, "seed": seed, "workers": workers,
-                                  "scenes": scenes} if door else None)
+                                  "scenes": scenes, "runner": _walkup_runner()} if door else None)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -312,10 +319,10 @@ def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
     if loso:
         from maskgate.loso import LOSO_DIR, run_loso
 
-        run_loso(load_config(config_file), out_dir, data_dir, quick, only=loso_sources)
+        run_loso(load_config(config_file), out_dir, data_dir, quick, only=loso_sources, door_runner=_walkup_runner())
         click.echo((Path(out_dir) / LOSO_DIR / "loso.md").read_text())
         return
-    summary = run_build(load_config(config_file), out_dir, data_dir, quick)
+    summary = run_build(load_config(config_file), out_dir, data_dir, quick, door_runner=_walkup_runner())
     click.echo((Path(out_dir) / "build.md").read_text())
     click.echo(f"model bundle: {summary['model_dir']}")
 

@@ -1,5 +1,7 @@
 """Walk-up sequences through the unmodified firmware on the virtual board (maskgate.board.
-virtualboard, public API only: VirtualBoard, install, run, decisions, door_events).
+virtualboard, public API only: VirtualBoard, install, run, decisions, door_events): the
+board side of `maskgate evaluate --door`. The host's maskgate.walkup plans the visits
+(visits.py, backgrounds.py) and says what the door did (summary.py); this module runs them.
 
 Each visit boots a fresh board (door closed, no streak) with the model and its config.json
 made from the manifest as `maskgate deploy` makes it, on a virtual clock at the visit's frame
@@ -15,9 +17,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from maskgate import bundle
+from maskgate.atomic import write_json, write_text
 from maskgate.errors import DataError
-
-from . import visits as visits_mod
+from maskgate.walkup import OUT_DIR, backgrounds, summary
+from maskgate.walkup import visits as visits_mod
 
 CHUNK = 8  # visits per task handed to a worker
 
@@ -119,3 +123,43 @@ class _Progress:
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def evaluate_door(model: Path, manifest: dict, pictures: dict, out_dir, visits_per_label: int = 1000,
+                  empty_frames: int = 10000, seed: int = 0, workers: int = 1, datasets: Path | None = None,
+                  overrides: dict | None = None, progress: bool = True) -> dict:
+    """Plan, run and summarise the walk-ups; OUT/walkup/walkup.json (every visit) and walkup.md."""
+    from maskgate.board import board_config
+    from maskgate.board.virtualboard import VirtualBoard
+
+    if manifest.get("model_file") != Path(model).name:  # a bare .tflite: the manifest deploy would make
+        manifest = bundle.describe(Path(model))
+
+    if not any(pictures.values()) and not empty_frames:
+        raise DataError("no pictures for walk-up visitors and no empty frames asked for")
+    out = Path(out_dir) / OUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    names = backgrounds.names(datasets)
+    plan = visits_mod.plan(pictures, visits_per_label, empty_frames, seed, names)
+    records, wall = run_all(Path(model), manifest, plan, seed, datasets, workers, overrides, progress)
+    summary.example_sheet(plan, seed, datasets, out / "walkup-examples.png")
+    config = board_config.make_config(manifest, **(overrides or {}))
+    with VirtualBoard([], fps=visits_mod.FPS) as board:  # the release every visit's board emulates
+        emulated = f"VirtualBoard api {board.api}, firmware {board.firmware_version}, {visits_mod.FPS} fps virtual clock"
+    walk = {
+        "setup": {
+            "visits": visits_per_label, "empty_frames": empty_frames, "seed": seed, "workers": workers,
+            "board": emulated,
+            "config": {k: config[k] for k in ("threshold", "face_detection", "eye_fallback", "door", "haar_threshold",
+                                              "haar_scale_factor", "detect_scale", "framesize")},
+            "backgrounds": {"procedural": sum(n.startswith("procedural:") for n in names),
+                            "scene": sum(n.startswith("scene:") for n in names), "datasets": str(datasets)},
+        },
+        "wall_s": round(wall, 1),
+        "summary": summary.summarise(records),
+        "examples_png": f"{OUT_DIR}/walkup-examples.png",
+        "visits": records,
+    }
+    write_json(out / "walkup.json", walk)
+    write_text(out / "walkup.md", "\n".join(summary.markdown({**walk, "examples_png": "walkup-examples.png"})) + "\n")
+    return walk
