@@ -14,6 +14,10 @@ are mapped back onto the picture: a dataset picture gets the face the board woul
 Settings are the firmware's defaults (firmware/config.py DEFAULTS) unless a `Detector` says
 otherwise.
 
+The stage is the one config.json names (face_stage: "haar", "facedet", "haar+facedet"; the
+firmware's own FaceStage, firmware/face_stage.py, run around this Haar port and the detector on
+the PC, maskgate.detector.stage): `find_face` gives the face the board judges and its margin.
+
 What this detector misses the camera misses too: the door stays closed for that frame; the
 importer and evaluation use the centred square instead. `find_eyes` (mask drawing geometry
 for synth-masks, not a camera stage) still uses OpenCV's eye cascade with its own settings.
@@ -36,6 +40,7 @@ from maskgate.firmware import module as _firmware_module
 from maskgate.imlib import color, draw, haar
 
 _fw_face = _firmware_module("face")  # find, frame_box, eye geometry: written once, there
+_fw_stage = _firmware_module("face_stage")  # which finder runs when, and each one's margin
 _FW_DEFAULTS = _firmware_module("config").DEFAULTS
 
 
@@ -50,14 +55,54 @@ class Detector:
     stages: int = _FW_DEFAULTS["haar_stages"]
     eye_fallback: bool = _FW_DEFAULTS["eye_fallback"]
     frame: tuple[int, int] = QVGA
+    stage: str = _FW_DEFAULTS["face_stage"]  # config.json face_stage
+    detector_model: str | None = None  # the detector .tflite (path on the PC) for facedet stages
+    detector_threshold: float = _FW_DEFAULTS["detector"]["threshold"]
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "Detector":
+    def from_config(cls, cfg: dict, detector_model=None) -> "Detector":
+        """The face stage a config.json describes; detector_model: where its detector file is
+        on the PC (config.json names it on the card)."""
+        det = cfg.get("detector") or {}
         return cls(cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"], cfg["haar_stages"],
-                   cfg["eye_fallback"])
+                   cfg["eye_fallback"], stage=cfg.get("face_stage", _FW_DEFAULTS["face_stage"]),
+                   detector_model=str(detector_model) if detector_model else None,
+                   detector_threshold=float(det.get("threshold", _FW_DEFAULTS["detector"]["threshold"])))
+
+    def face_stage(self):
+        """The firmware's FaceStage around this PC's Haar port and detector."""
+        haar = detect = None
+        if _fw_stage.uses_haar(self.stage):
+            eyes = cascade("eye", _fw_face.EYE_STAGES) if self.eye_fallback else None
+            frontal = cascade("frontalface", self.stages)
+
+            def haar(frame):
+                try:
+                    return _fw_face.find(frame, frontal, self.detect_scale, self.threshold, self.scale_factor, eyes)
+                except OSError:  # smaller than the detector window: the camera raises, no face
+                    return None
+        if _fw_stage.uses_detector(self.stage):
+            if not self.detector_model:
+                raise DataError(f"face stage {self.stage} needs the detector model (a facedet .tflite)")
+            model = host_detector(self.detector_model)
+
+            def detect(frame):
+                return model.find_rgb565(frame.pixels, self.detector_threshold)
+        return _fw_stage.FaceStage(self.stage, contract.FACE_MARGIN, haar, detect)
 
 
 DEFAULT = Detector()
+
+
+@functools.lru_cache(maxsize=4)
+def host_detector(path: str):
+    """The detector .tflite at `path` on LiteRT (maskgate.detector.stage), loaded once."""
+    from maskgate.detector.stage import HostDetector
+
+    try:
+        return HostDetector(Path(path).read_bytes())
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the face detector ({e.strerror})") from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,18 +159,27 @@ def find_faces(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[
     return sorted(found, key=lambda b: (-b[2] * b[3], b[1], b[0]))
 
 
-def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
-    """[the face the firmware judges] or []: firmware/face.py find on this picture framed as the
-    camera frames it (the largest frontal face, else with eye_fallback the face placed from an
-    eye pair), mapped back onto the picture."""
+def find_face(picture: np.ndarray, detector: Detector = DEFAULT):
+    """(box, margin) of the face the firmware judges in this picture framed as the camera frames
+    it, mapped back onto the picture, or None: the configured face stage (firmware/face_stage.py)
+    -- Haar's largest frontal face, else with eye_fallback the face placed from an eye pair;
+    and/or the detector -- with the margin that kind of box is grown by."""
     frame, to_picture = _framed(picture, detector)
-    eyes = cascade("eye", _fw_face.EYE_STAGES) if detector.eye_fallback else None
-    try:
-        box = _fw_face.find(frame, cascade("frontalface", detector.stages), detector.detect_scale,
-                            detector.threshold, detector.scale_factor, eyes)
-    except OSError:
+    found = detector.face_stage().find(frame)
+    if found is None:
+        return None
+    return to_picture(tuple(int(v) for v in found[0])), found[1]
+
+
+def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple]:
+    """[the face the firmware judges] or [], as a box that contract.face_square grows by the
+    contract's FACE_MARGIN into the square judged (a detector box, judged with no margin, is
+    given as that equivalent box: contract.equivalent_box)."""
+    found = find_face(picture, detector)
+    if found is None:
         return []
-    return [to_picture(tuple(int(v) for v in box))] if box is not None else []
+    box, margin = found
+    return [box if margin == contract.FACE_MARGIN else contract.equivalent_box(box, margin)]
 
 
 # ---------------------------------------------------------------- eyes
