@@ -45,10 +45,11 @@ def _classifier(bias):
     return _int8(model, (32, 32, 3))
 
 
-def _detector(objectness: float | None = 6.0, seed: int = 0):
+def _detector(objectness: float | None = 6.0, seed: int = 0, side_share: float = 0.4, bright: bool = False):
     """A detector-shaped int8 model (72 x 96 x 3 -> 9 x 12 x 4 grid, flat): with `objectness`
-    every cell scores sigmoid(objectness) and points at a 0.4 x frame-height face in its middle
-    (a plateau: the first cell is the face); with None its weights are random."""
+    every cell scores sigmoid(objectness) and points at a face of side_share x the frame height
+    in its middle (a plateau: the first cell is the face); `bright`: only cells on white pixels
+    score; with None its weights are random."""
     from maskgate.tfenv import keras
 
     layers = keras.layers
@@ -57,9 +58,12 @@ def _detector(objectness: float | None = 6.0, seed: int = 0):
     outputs = layers.Reshape((fd.ROWS * fd.COLS * fd.CHANNELS,))(conv(inputs))
     model = keras.Model(inputs, outputs)
     if objectness is not None:
-        side = np.log(fd.side_value(0.4) / (1 - fd.side_value(0.4)))
-        conv.set_weights([np.zeros((8, 8, 3, fd.CHANNELS), np.float32),
-                          np.asarray([objectness, side, 0.0, 0.0], np.float32)])
+        v = min(fd.side_value(side_share), 0.98)
+        kernel = np.zeros((8, 8, 3, fd.CHANNELS), np.float32)
+        bias = np.asarray([objectness, np.log(v / (1 - v)), 0.0, 0.0], np.float32)
+        if bright:  # a cell of white pixels sums to 8 * 8 * 3 * 255 * 0.05 = 2448
+            kernel[..., 0], bias[0] = 0.05, -1200.0
+        conv.set_weights([kernel, bias])
     else:
         rng = np.random.default_rng(seed)
         conv.set_weights([rng.normal(0, 0.02, (8, 8, 3, fd.CHANNELS)).astype(np.float32),
@@ -70,7 +74,8 @@ def _detector(objectness: float | None = 6.0, seed: int = 0):
 @pytest.fixture(scope="module")
 def models():
     return {"background": _classifier([6.0, 0.0, 0.0]), "mask": _classifier([0.0, 0.0, 6.0]),
-            "always_face": _detector(6.0), "never_face": _detector(-6.0), "random": _detector(None)}
+            "always_face": _detector(6.0), "never_face": _detector(-6.0), "random": _detector(None),
+            "filling_face": _detector(0.0, side_share=1.1, bright=True)}
 
 
 def _bundle(tmp_path, classifier: bytes, detector: bytes | None, stage: str, threshold: float = 0.5):
@@ -263,3 +268,51 @@ def test_the_board_holds_both_models_as_the_plan_says(models, tmp_path, firmware
     assert (hello["heap_free"], hello["model_heap"]) == (plan["heap_free_after"],
                                                           plan["heap_free_before"] - plan["heap_free_after"])
     assert hello["detector_sha256"] == manifest["face_stage"]["detector"]["sha256"]
+
+
+def test_the_pc_stage_finds_on_each_frame_what_the_board_firmware_found(models, tmp_path):
+    """maskgate.data.faces find_face (the importer's, evaluation's and `data faces`' stage) and
+    the firmware on the virtual board, same frames, stage "facedet" with an untrained detector
+    (some frames have a face above the threshold, some not)."""
+    from maskgate.data import faces
+    from maskgate.detector.stage import HostDetector
+
+    frames = [np.ascontiguousarray(f) for f in _empty_scenes(8)]
+    scores = HostDetector(models["random"]).outputs(frames)[:, ::fd.CHANNELS].max(axis=1)
+    threshold = float(np.median(scores))
+    model, manifest = _bundle(tmp_path, models["background"], models["random"], "facedet", threshold)
+    board = _run_board(tmp_path, model, manifest, frames)
+    host = faces.stage_detector("facedet", tmp_path / "bundle" / "facedet_int8.tflite", threshold)
+    rows = board.decisions()
+    assert len(rows) == len(frames)
+    found = 0
+    for frame, row in zip(frames, rows):
+        got = faces.find_face(frame, host)
+        assert (got[0] if got else None) == (tuple(row["face"]) if row["face"] else None)
+        found += got is not None
+    assert 0 < found < len(frames)
+
+
+def test_a_square_the_heap_cannot_copy_is_cropped_in_place_with_the_same_pixels(models, tmp_path):
+    """A face filling the frame beside two models: the two-step copy of its 240 px square does
+    not fit a small heap, judge crops the picture in place, the model sees the same input."""
+    from maskgate.board.virtualboard import VirtualBoard
+
+    frames = []
+    for scene in _empty_scenes(2):  # a white patch on one cell (4, 6): the face is there
+        scene = scene // 4
+        scene[110:130, 163:184] = 255
+        frames.append(scene)
+    model, manifest = _bundle(tmp_path, models["mask"], models["filling_face"], "facedet")
+    tensors = {}
+    small = budget.FIRMWARE_HEAP + 100 * 1024  # under the 115 KB copy of a 240 px square, with the models in
+    for heap in (None, small):
+        board = VirtualBoard(frames, card_dir=tmp_path / f"card-heap-{heap}", heap_bytes=heap)
+        board.install(model, manifest, **{"log.crops": "all"})
+        assert board.run().crash is None
+        rows = board.decisions()
+        assert len(rows) == 2 and all(r["prob"] is not None for r in rows), board.console
+        assert all(r["face"][3] == 240 for r in rows)  # the box fills the frame's height
+        tensors[heap] = [i.tensor for i in board.inferences if i.tensor.shape[0] == 32]
+        assert (board.heap.max_free() < 240 * 240 * 2) == (heap is not None)  # the copy could not fit
+    assert len(tensors[small]) == 2 and all(np.array_equal(a, b) for a, b in zip(tensors[None], tensors[small]))

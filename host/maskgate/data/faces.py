@@ -24,6 +24,7 @@ for synth-masks, not a camera stage) still uses OpenCV's eye cascade with its ow
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ import numpy as np
 
 from maskgate import atomic, contract
 from maskgate.data.framing import QVGA, box_in_picture, fit_frame
-from maskgate.data.manifest import write_csv
+from maskgate.data.manifest import format_face, write_csv
 from maskgate.errors import DataError
 from maskgate.firmware import module as _firmware_module
 from maskgate.imlib import color, draw, haar
@@ -92,6 +93,15 @@ class Detector:
 
 
 DEFAULT = Detector()
+
+
+def stage_detector(stage: str = DEFAULT.stage, detector_model=None, threshold: float | None = None) -> Detector:
+    """The firmware's default settings with this face stage (a DataError when a detector stage
+    has no detector file)."""
+    if _fw_stage.uses_detector(stage) and not detector_model:
+        raise DataError(f"face stage {stage} needs --detector (the face detector .tflite)")
+    return dataclasses.replace(DEFAULT, stage=stage, detector_model=str(detector_model) if detector_model else None,
+                               detector_threshold=DEFAULT.detector_threshold if threshold is None else float(threshold))
 
 
 @functools.lru_cache(maxsize=4)
@@ -278,14 +288,24 @@ class FacesResult:
         return sum(len(r["crop"].split(";")) for r in self.rows if r["crop"])
 
 
+def stage_boxes(rgb: np.ndarray, detector: Detector) -> list[tuple]:
+    """The faces `maskgate data faces` crops from a picture, each as a box the contract's
+    FACE_MARGIN grows into its square: with the Haar stage every frontal face (largest first);
+    with a detector stage the one face the board would judge (find_face_or_eyes)."""
+    if detector.stage == "haar":
+        return find_faces(rgb, detector)
+    return find_face_or_eyes(rgb, detector)
+
+
 def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip", max_side: int = 256,
-               progress: bool = True) -> FacesResult:
+               progress: bool = True, detector: Detector = DEFAULT) -> FacesResult:
     """Crop every face of a dataset folder (any layout the importer reads) into OUT_DIR.
 
     Each face box becomes contract.face_square (FACE_MARGIN, square, kept inside the picture)
     and is written as OUT_DIR/[split/]label/NAME.jpg (at most `max_side` pixels), a layout the
     importer reads. Pictures with no face are listed, not guessed; pictures with several faces
     are listed and skipped (`several="skip"`) or give one crop per face (`several="all"`).
+    `detector`: the face stage (Haar by default; with the detector, the face the board judges).
     OUT_DIR/faces.csv keeps every picture's boxes and OUT_DIR/faces-report.md the summary.
     """
     from .images import ImageError, read_rgb
@@ -317,9 +337,9 @@ def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip
                 row["status"] = "unreadable"
                 row["boxes"] = e.reason
                 continue
-            boxes = find_faces(rgb)
+            boxes = stage_boxes(rgb, detector)
             row["faces"] = len(boxes)
-            row["boxes"] = ";".join(",".join(str(v) for v in b) for b in boxes)
+            row["boxes"] = ";".join(format_face(b) for b in boxes)
             if not boxes:
                 row["status"] = "no_face"
                 continue
@@ -345,7 +365,7 @@ def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip
             bar.stop()
     _write_labels(out_dir, result)
     write_csv(out_dir / "faces.csv", CSV_COLUMNS, result.rows)
-    atomic.write_text(out_dir / "faces-report.md", faces_report(result, src))
+    atomic.write_text(out_dir / "faces-report.md", faces_report(result, src, detector))
     return result
 
 
@@ -382,16 +402,25 @@ def _write_labels(out_dir: Path, result: FacesResult) -> None:
 
 
 def detector_settings(detector: Detector = DEFAULT) -> str:
-    return (f"OpenMV's Haar detector (maskgate.imlib port of haar.c) with the frontal-face cascade "
+    haar = (f"OpenMV's Haar detector (maskgate.imlib port of haar.c) with the frontal-face cascade "
             f"(`{contract.HAAR_CASCADE}`, {detector.stages} stages), threshold {detector.threshold}, "
             f"scale factor {detector.scale_factor}, on a grayscale copy at {detector.detect_scale} of the "
-            f"picture, as firmware/face.py find runs it; crop: face box grown by {contract.FACE_MARGIN} "
-            f"per side, square")
+            f"picture, as firmware/face.py find runs it")
+    det = (f"the face detector `{detector.detector_model}` (firmware/facedet.py decode, threshold "
+           f"{detector.detector_threshold}; its box is the square judged)")
+    if detector.stage == "haar":
+        what = haar
+    elif detector.stage == "facedet":
+        what = det
+    else:
+        what = f"{haar}; where it finds nothing, {det}"
+    return (f"face stage `{detector.stage}`: {what}; crop: Haar's face box grown by {contract.FACE_MARGIN} per "
+            f"side, square")
 
 
-def faces_report(result: FacesResult, src) -> str:
+def faces_report(result: FacesResult, src, detector: Detector = DEFAULT) -> str:
     lines = ["# Face crops", "", f"Source `{src}` ({result.layout} layout) -> `{result.out_dir}`.", "",
-             f"Detector: {detector_settings()}.", "",
+             f"Detector: {detector_settings(detector)}.", "",
              "| label | pictures | one face (cropped) | no face | several faces | unreadable |",
              "|---|---:|---:|---:|---:|---:|"]
     by_label: dict[str, Counter] = {}

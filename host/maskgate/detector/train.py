@@ -242,7 +242,13 @@ def train_detector(shared_root, out_dir, cfg: DetectorConfig | None = None, cach
                                      cfg.photo_p, cfg.photo_door_framing_p)
     model = nets.build_detector(cfg.arch, **cfg.arch_options)
     if cfg.init:
-        model.set_weights(keras.models.load_model(cfg.init, compile=False).get_weights())
+        source = keras.models.load_model(cfg.init, compile=False)
+        if cfg.arch_options.get("context") == "head" and "grid_logits" not in {layer.name for layer in source.layers}:
+            from maskgate.nets.facedet import head_context_from
+
+            head_context_from(model, source)  # the same function, in the cheaper layout
+        else:
+            model.set_weights(source.get_weights())
     schedule = lambda epoch, _lr=None: float(cfg.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / cfg.epochs)))  # noqa: E731
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                   loss=detection_loss(cfg.side_weight, cfg.offset_weight))
