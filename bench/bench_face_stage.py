@@ -136,17 +136,22 @@ def candidates(r: dict, t: dict) -> dict:
 
 def choose(r_val: dict) -> tuple[dict, list]:
     """The lowest grid threshold per detector candidate at which no validation empty frame reads
-    mask, and the sweep (threshold, frames with a detection, of those read as mask, combined stage)."""
+    mask (haar+facedet: no more than Haar's own boxes read, which no detector threshold changes),
+    and the sweep (threshold, frames with a detection, read as mask: facedet, haar+facedet)."""
     sweep, t = [], {}
+    face_h, mask_h = reads(r_val["q3_haar"])
+    haar_alone = int((r_val["haar"] & mask_h).sum())
     for g in GRID:
         res = candidates(r_val, {"facedet": g, "haar+facedet": g})
         fires = int((r_val["score"] >= g).sum())
         sweep.append((float(g), fires, int(res["facedet, 3-class"][1].sum()), int(res["haar+facedet, 3-class"][1].sum())))
-        for c in ("facedet", "haar+facedet"):
-            if c not in t and res[f"{c}, 3-class"][1].sum() == 0:
-                t[c] = float(g)
+        if "facedet" not in t and res["facedet, 3-class"][1].sum() == 0:
+            t["facedet"] = float(g)
+        if "haar+facedet" not in t and res["haar+facedet, 3-class"][1].sum() <= haar_alone:
+            t["haar+facedet"] = float(g)
     for c in ("facedet", "haar+facedet"):
         t.setdefault(c, float(GRID[-1]))
+    t["haar_alone_reads_mask"] = haar_alone
     return t, sweep
 
 
@@ -209,7 +214,8 @@ def main() -> None:
     if trained is None:
         trained = json.loads(report.read_text())["config"].get("photo_sources", []) if report.exists() else []
     readings = Readings(args.detector, args.classifier3, args.classifier2)
-    val = readings.run(empty_frames("val", args.val_empty, args.seed) + photo_empties(trained, "val", args.photo_empty, args.seed))
+    val_photos = photo_empties(trained, "val", args.photo_empty, args.seed)
+    val = readings.run(empty_frames("val", args.val_empty, args.seed) + val_photos)
     thresholds, sweep = choose(val)
     print(f"thresholds {thresholds} ({time.time() - started:.0f} s)", flush=True)
 
@@ -243,7 +249,7 @@ def main() -> None:
              + (f" --limit {args.limit}" if args.limit else "") + f" --empty {args.empty}"
              + (f" --label '{args.label}'" if args.label else "") + f" --out {args.out}`", "",
              f"Detector trained on photos of: {', '.join(trained) or 'none'}. Thresholds chosen on "
-             f"{args.val_empty} validation scenes + {args.photo_empty} validation photo windows: {thresholds}. "
+             f"{args.val_empty} validation scenes + {len(val_photos)} validation photo windows: {thresholds}. "
              f"Classifiers: 2-class {args.classifier2.name}, 3-class {args.classifier3}.", "",
              "Cells: let in % (k/n; Wilson 95 % interval; found = the stage gave a region the classifier did not "
              "call background). Empty columns: frames that read mask / frames.", "",
