@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import bench_face_stage as fs
-    from maskgate import budget, contract
+    from maskgate import budget, contract, memory
     from maskgate.data import compose, faces
     from maskgate.firmware import module
     from maskgate.imlib import draw
@@ -182,8 +182,8 @@ def main() -> None:
     for cls_name in ("3-class classifier", "2-class classifier (shipped)"):
         data = models[cls_name].read_bytes()
         used = budget.manifest_arena_used({}, data)
-        for release in budget.EMULATED:
-            p = budget.plan(release, len(data), used, then=[("the face detector", len(det_bytes), det_used)])
+        for release in memory.EMULATED:
+            p = memory.plan(release, len(data), used, then=[("the face detector", len(det_bytes), det_used)])
             plans[f"{cls_name}|{release}"] = p
             m0, m1 = p["models"][0], p["models"][1] if len(p["models"]) > 1 else {"model_in": "-", "arena_bytes": 0}
             lines.append(f"| {release} | {cls_name} | {m0['model_in']} / {m0['arena_bytes'] / 1024:.1f} KB in {p['arena_in']} | "

@@ -263,9 +263,10 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"{DATA} is absent: this bench needs the shared datasets")
         return 2
+    from maskgate import bundle
     from maskgate.runtime import LiteModel
 
-    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    manifest = bundle.read_manifest(ROOT / "models")
     model = LiteModel((ROOT / "models" / manifest["model_file"]).read_bytes())
     threshold = manifest["contract"]["threshold"]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,8 @@ def subset(manifest: Path, out: Path, per_class: dict, seed: int) -> Path:
 
 
 def train_and_export(manifest: Path, run: Path, classes: int, epochs: int, seed: int, arch: str) -> Path:
-    from maskgate.optimize.quantize import MANIFEST_FILE, quantize_run
+    from maskgate.bundle import MANIFEST_FILE
+    from maskgate.quantize import quantize_run
     from maskgate.train import TrainConfig, train
 
     if (run / MANIFEST_FILE).exists():
@@ -94,7 +95,7 @@ def predicted_incorrect(run: Path, manifest: Path, out_png: Path, show: int = 24
 
     from maskgate import contract
     from maskgate.data.arrays import load_split
-    from maskgate.optimize.quantize import INT8_FILE
+    from maskgate.bundle import INT8_FILE
     from maskgate.runtime import LiteModel
 
     labels = contract.labels_for(3)
@@ -122,6 +123,8 @@ def confusion_md(cm, labels) -> list[str]:
 
 
 def main():
+    from maskgate import run_folder
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="runs/bench-faces-synth")
     ap.add_argument("--datasets", default=str(DATASETS))
@@ -183,7 +186,7 @@ def main():
     for seed in seeds:
         for name, (train_manifest, held_out) in variants.items():
             run = train_and_export(train_manifest, out / f"run-{name.replace('+', '-')}-s{seed}", 2, args.epochs, seed, args.arch)
-            config = json.loads((run / "config.json").read_text())
+            config = run_folder.record(run)
             entry = {"train_images": config["train_images"], "best_val_accuracy": config["best_val_accuracy"],
                      "chandrikadeb7": evaluate_on(run, held_out, "test", "chandrikadeb7"),
                      "12k_test": evaluate_on(run, base if "faces" in name else base_plain, "test", "12k-test")}
@@ -194,7 +197,7 @@ def main():
 
     seed = seeds[0]
     run3 = train_and_export(synth, out / f"run-3class-s{seed}", 3, args.epochs, seed, args.arch)
-    config = json.loads((run3 / "config.json").read_text())
+    config = run_folder.record(run3)
     results["three_class"] = {
         "train_images": config["train_images"], "best_val_accuracy": config["best_val_accuracy"],
         "held_out_synthetic": evaluate_on(run3, synth, "test", "synth-test"),

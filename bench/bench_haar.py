@@ -145,9 +145,10 @@ def shipped_section() -> list[str]:
     from bench_face_tuning import old_round_trip
     from maskgate import contract
     from maskgate.data.images import read_rgb
+    from maskgate import bundle
     from maskgate.runtime import LiteModel, micro_raw
 
-    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    manifest = bundle.read_manifest(ROOT / "models")
     model_bytes = (ROOT / "models" / manifest["model_file"]).read_bytes()
     threshold = manifest["contract"]["threshold"]
     files, y = [], []

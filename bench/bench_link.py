@@ -251,10 +251,10 @@ def main():
     ap.add_argument("--out", type=Path, help="also write the report here (JSON)")
     args = ap.parse_args()
     from maskgate import package_data
-    from maskgate.board.board_config import manifest_for_model
+    from maskgate.bundle import describe
 
     model = args.model or package_data.shipped_model()
-    board_model = {"path": Path(model), "manifest": manifest_for_model(model)}
+    board_model = {"path": Path(model), "manifest": describe(model)}
     faces = ROOT.parent / "shared" / "datasets" / "face-mask-12k" / "Test"
     frames = sorted((faces / "WithMask").glob("*.jpg"))[:4] + sorted((faces / "WithoutMask").glob("*.jpg"))[:4]
     if not frames:

@@ -74,9 +74,9 @@ def calibrate_batch_norm(model, pixels: np.ndarray) -> None:
 
 
 def int8_model(model, pixels: np.ndarray, per_tensor_dense: bool = False) -> bytes:
-    """The project's int8 export (optimize.quantize.convert_int8); `per_tensor_dense` sets the
+    """The project's int8 export (quantize.convert_int8); `per_tensor_dense` sets the
     converter flag that keeps FULLY_CONNECTED weights per tensor, which this libtflm needs."""
-    from maskgate.optimize import quantize
+    from maskgate import quantize
 
     if not per_tensor_dense:
         return quantize.convert_int8(model, quantize.representative_pixels(pixels, count=len(pixels)))
@@ -299,7 +299,7 @@ def main() -> None:
     results["architectures"] = rows
     md += ["## 3. Every architecture: instructions beside MACs", "",
            "Untrained weights (seeded initialisers, batch-norm statistics set from the 50 pictures), int8 with the "
-           "contract's input rule (`optimize.quantize.convert_int8`); outputs checked against tflite-micro on the PC "
+           "contract's input rule (`quantize.convert_int8`); outputs checked against tflite-micro on the PC "
            "for every input (distinct: how many different outputs the 50 inputs gave). Gate: int8 ≤ 230 KB and "
            "model + arena ≤ 260 KB. *per-tensor dense*: as `convert_int8` exports it today (TensorFlow 2.21 "
            "quantizes Dense weights per channel) the model does not load in this libtflm (AllocateTensors fails: "

@@ -16,7 +16,9 @@ import numpy as np
 
 from maskgate.data.arrays import load_split
 from maskgate.data.importer import import_sources
-from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, quantize_run
+from maskgate import run_folder
+from maskgate.bundle import FLOAT_FILE, INT8_FILE
+from maskgate.quantize import quantize_run
 from maskgate.runtime import LiteModel, micro_raw
 from maskgate.train import TrainConfig, train
 
@@ -32,7 +34,7 @@ def main():
         tmp = Path(tmp)
         manifest = import_sources([args.data], tmp / "data", progress=False)
         run = train(manifest, tmp / "run", TrainConfig(arch=args.arch, epochs=args.epochs, max_train=args.max_train))
-        config = json.loads((run / "config.json").read_text())
+        config = run_folder.record(run)
         quantize_run(run)
         test = load_split(manifest, "test")
         figures = {"arch": args.arch, "train_images": config["train_images"],

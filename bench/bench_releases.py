@@ -4,7 +4,7 @@ For every release (4.5.5, 4.5.9, 4.8.1, 5.0.0): the firmware (this checkout's, o
 tree's with --firmware-dir, e.g. an older commit) runs on masked and on bare faces from
 face-mask-12k Test, one picture per frame; reported are how often the door opened, how many
 frames found a face and were judged, what HELLO says (error, api, features) and the memory the
-release leaves for model + arena (maskgate.budget, the table quantize and deploy use).
+release leaves for model + arena (maskgate.memory, the table quantize and deploy use).
 
 VIRTUAL BOARD FIGURES: the virtual board follows the OpenMV source per release (its API,
 its memory); its face detector is the host's stand-in (see tools/virtualboard/image.py), so
@@ -35,14 +35,14 @@ def hello_of(board) -> dict:
 
 
 def run(release: str, model: Path, pictures: list[Path], firmware_dir: Path | None) -> dict:
-    from maskgate.board.board_config import manifest_for_model
+    from maskgate.bundle import describe
     from maskgate.board.virtualboard import VirtualBoard
     from maskgate.firmware import module
 
     frame = module("frame")
     with tempfile.TemporaryDirectory() as card:
         board = VirtualBoard(pictures, card, firmware=release)
-        board.install(model, manifest_for_model(model))
+        board.install(model, describe(model))
         if firmware_dir:
             for path in Path(firmware_dir).glob("*.py"):
                 if path.name != "__init__.py":
@@ -65,7 +65,8 @@ def run(release: str, model: Path, pictures: list[Path], firmware_dir: Path | No
 
 
 def main():
-    from maskgate import budget, package_data
+    from maskgate import budget, memory, package_data
+    from maskgate.bundle import describe
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pictures", type=int, default=60, help="masked and bare pictures each (first N by name)")
@@ -78,17 +79,17 @@ def main():
     if not masked or not bare:
         sys.exit(f"no pictures in {TEST}")
     data = args.model.read_bytes()
-    manifest = json.loads((args.model.parent / "manifest.json").read_text())
+    manifest = describe(args.model)
     used = budget.manifest_arena_used(manifest, data)
     table = {}
-    for release in budget.EMULATED:
-        room = budget.room(release)
+    for release in memory.EMULATED:
+        room = memory.room(release)
         table[release] = {"masked": run(release, args.model, masked, args.firmware_dir),
                           "bare": run(release, args.model, bare, args.firmware_dir),
                           "memory": {"room_model_plus_arena": room["model_plus_arena"], "arena_in": room["arena_in"],
                                      "framebuffer_for_arena": room["framebuffer_for_arena"],
                                      "heap_pools": room["heap_pools"],
-                                     "this_model": budget.plan(release, len(data), used)}}
+                                     "this_model": memory.plan(release, len(data), used)}}
     if args.json:
         print(json.dumps(table, indent=2, default=str))
         return

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from maskgate import contract
 from maskgate.data.arrays import load_split
-from maskgate.evaluate import decide
-from maskgate.optimize.quantize import INT8_FILE
-from maskgate.runtime import LiteModel
+from maskgate.bundle import INT8_FILE
+from maskgate.runtime import LiteModel, decide
 
 IMPORT = "eval/imported-face-mask-chandrikadeb7/manifest.csv"
 # chandrikadeb7's own naming: NNN.jpg (its South Asian photos), augmented_image_N.jpg (augmented

@@ -29,10 +29,10 @@ def pictures(count: int) -> list[Path]:
 
 
 def bench(model: Path, frames: list[Path], face_detection: bool) -> dict:
-    from maskgate.board.board_config import manifest_for_model
+    from maskgate.bundle import describe
     from maskgate.board.virtualboard import VirtualBoard
 
-    manifest = manifest_for_model(model)
+    manifest = describe(model)
     with tempfile.TemporaryDirectory() as card:
         board = VirtualBoard(frames, card, clock="real", fps=0)  # fps 0: no pacing, as fast as the host goes
         board.install(model, manifest, face_detection=face_detection)
@@ -65,9 +65,9 @@ def main():
     if not args.model.is_file():
         raise SystemExit(f"{args.model} does not exist: pass --model RUN/maskgate_int8.tflite")
     frames = pictures(args.frames)
-    from maskgate.board.board_config import manifest_for_model
+    from maskgate.bundle import describe
 
-    estimate = manifest_for_model(args.model).get("estimate")
+    estimate = describe(args.model).get("estimate")
     report = {"note": "host figures (PC CPU), not the camera; board latency is the manifest's estimate",
               "model": str(args.model),
               "runs": [bench(args.model, frames, True), bench(args.model, frames, False)],

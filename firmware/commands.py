@@ -48,7 +48,7 @@ GONE_MS = 100  # send() returning means "in the USB buffer": this long more and 
 
 class Refused(Exception):
     def __init__(self, code, detail=""):
-        Exception.__init__(self, detail)
+        super().__init__(detail)  # MicroPython's Exception has no __init__ to call by name
         self.code = code
         self.detail = detail
 
@@ -268,7 +268,9 @@ def hello(ctx, payload):
         "max_payload": frame.MAX_PAYLOAD,
         "max_chunk": frame.MAX_CHUNK,
         "frames": status.get("frame"),
-        "fps": round(fps, 2) if fps else fps,
+        # not round(fps, 2): MicroPython gives 2.68 for 2.675, CPython 2.67 (and the PC's
+        # virtual board must report what the camera does)
+        "fps": int(fps * 100 + 0.5) / 100 if fps else fps,
         "door": status.get("door"),
         "uptime_ms": time.ticks_ms(),
     }

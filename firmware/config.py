@@ -60,6 +60,9 @@ CROP_POLICIES = ("all", "low_confidence", "every_n", "none")
 RELAY_PINS = ("P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
 
 
+_INF = float("inf")
+
+
 class ConfigError(ValueError):
     pass
 
@@ -84,13 +87,41 @@ def _is_num(v):
     return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
+def _ascii(text):
+    # non-ASCII as \uXXXX (UTF-16 pairs above U+FFFF), as CPython's json.dumps writes it
+    out = []
+    for c in text:
+        n = ord(c)
+        if n < 0x80:
+            out.append(c)
+        elif n < 0x10000:
+            out.append("\\u%04x" % n)
+        else:
+            n -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 | (n >> 10), 0xDC00 | (n & 0x3FF)))
+    return "".join(out)
+
+
+def _shown(value):
+    """A value as JSON in a message, the same text on the camera and on the PC. json.dumps
+    alone is not: MicroPython keeps no order in a dict, writes non-ASCII as it is and infinity
+    as inf; CPython escapes non-ASCII and writes Infinity (tests/test_firmware_micropython.py)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(["%s: %s" % (_shown(k), _shown(value[k])) for k in sorted(value)]) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join([_shown(v) for v in value]) + "]"
+    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return _ascii(json.dumps(value))
+
+
 def _check(cfg, problems):
     def need(ok, key, rule):
         if not ok:
             value = cfg
             for part in key.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-            problems.append("%s must be %s (got %s)" % (key, rule, json.dumps(value)))
+            problems.append("%s must be %s (got %s)" % (key, rule, _shown(value)))
 
     for key in REQUIRED:
         if key not in cfg:

@@ -96,8 +96,9 @@ def clip_box(box, width, height):
 
 def decode(out, width, height, threshold):
     """Faces in a flat detector output, as [(score, (x, y, w, h)), ...] in frame pixels of a
-    width x height frame, best score first. A face is a cell at or above `threshold` that no
-    3x3 neighbour beats (ties go to the first cell in row-major order)."""
+    width x height frame, best score first (equal scores in row-major order). A face is a cell
+    at or above `threshold` that no 3x3 neighbour beats (ties go to the first cell in row-major
+    order)."""
     found = []
     for r in range(ROWS):
         for c in range(COLS):
@@ -123,8 +124,12 @@ def decode(out, width, height, threshold):
                 continue
             box = clip_box(cell_box(out, r, c, width, height), width, height)
             if box is not None:
-                found.append((p, box))
-    found.sort(key=lambda f: -f[0])
+                # best score first, an equal score after the earlier cell: MicroPython's
+                # list.sort is not stable, so the order is made here (a handful of faces)
+                i = len(found)
+                while i > 0 and found[i - 1][0] < p:
+                    i -= 1
+                found.insert(i, (p, box))
     return found
 
 

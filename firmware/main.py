@@ -43,8 +43,8 @@ import picture_infer
 import reconfigure
 import sdlog
 import timings
+from version import VERSION
 
-VERSION = "0.2.0"
 CONFIG_FILE = "config.json"
 
 # --- Door relay first: closed until a decision says otherwise. value= sets the level before
@@ -167,7 +167,7 @@ def haar_finder(cascade, eyes):
 
 
 def load_detector(d):
-    # after the classifier: the two models are allocated one after the other (budget.plan)
+    # after the classifier: the two models are allocated one after the other (maskgate.memory.plan)
     ctx["detector_file"] = d["model"]
     ctx["detector_sha256"] = checked_file(d["model"], d["model_sha256"], "detector model")
     net = infer.Model(d["model"])

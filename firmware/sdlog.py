@@ -61,6 +61,17 @@ def segment_number(relpath):
     return group * SEGMENTS_PER_FOLDER + seg
 
 
+def fixed(value, digits):
+    """value with `digits` decimals, the same text on the camera and on the PC: "%.4f" rounds
+    an exact tie (P(mask) 8/256 = 0.03125, 1.125 ms) half up on MicroPython and half to even
+    on CPython, while round() is half to even on both (tests/test_firmware_micropython.py)."""
+    scale = 10 ** digits
+    n = int(round(value * scale))
+    sign = "-" if n < 0 else ""
+    n = -n if n < 0 else n
+    return "%s%d.%0*d" % (sign, n // scale, digits, n % scale)
+
+
 def _exists(path):
     try:
         os.stat(path)
@@ -196,11 +207,11 @@ class Log:
             box_text = ",,,"
         else:
             box_text = "%d,%d,%d,%d" % (box[0], box[1], box[2], box[3])
-        prob_text = "" if prob is None else "%.4f" % prob
-        stages = ",".join(["%.2f" % v for v in stage_ms])
+        prob_text = "" if prob is None else fixed(prob, 4)
+        stages = ",".join([fixed(v, 2) for v in stage_ms])
         crop_name = crop[len(self.folder) + 1:] if crop.startswith(self.folder + "/") else crop
-        self.file.write("%d,%d,%s,%s,%s,%s,%s,%.1f,%s\n" % (
-            time_ms, frame_id, box_text, prob_text, label, door, stages, fps, crop_name))
+        self.file.write("%d,%d,%s,%s,%s,%s,%s,%s,%s\n" % (
+            time_ms, frame_id, box_text, prob_text, label, door, stages, fixed(fps, 1), crop_name))
         self.file.flush()
         self.rows += 1
         self.decisions += 1

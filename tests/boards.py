@@ -2,39 +2,29 @@
 tests (tests/test_board_*.py): the host side is the real pyserial and the real mpremote."""
 from __future__ import annotations
 
-import ast
 import contextlib
 import tempfile
 from pathlib import Path
 
 import conftest
-from conftest import dataset_files
-from maskgate.data.hashing import sha256_bytes as sha256
-from maskgate.firmware import FIRMWARE_DIR
+from conftest import pictures
+from maskgate import firmware
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.board.virtualboard import VirtualBoard
 
 
-def _firmware_version() -> str:
-    """VERSION as firmware/main.py declares it: main.py sets up hardware when imported, so
-    it is read, not imported."""
-    for node in ast.parse((FIRMWARE_DIR / "main.py").read_text()).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["VERSION"]:
-            return ast.literal_eval(node.value)
-    raise AssertionError("firmware/main.py declares no VERSION")
-
-
-FIRMWARE_VERSION = _firmware_version()  # what HELLO's "fw" must report
+FIRMWARE_VERSION = firmware.module("version").VERSION  # what HELLO's "fw" must report
 
 
 def faces(count: int = 6) -> list[Path]:
     half = count // 2
-    return dataset_files("Test", "WithMask", half) + dataset_files("Test", "WithoutMask", count - half)
+    return pictures("Test", "WithMask", half) + pictures("Test", "WithoutMask", count - half)
 
 
 @contextlib.contextmanager
 def running_board(board_model, tmp=None, *, fps: float = 30, install: bool = True, frames=None, **overrides):
     """A booted virtual board on a pty with a stable port name (tmp/ttyACM0), looping
-    `frames` (default: a few real faces) in real time, emulating the OpenMV release given with
+    `frames` (default: a few pictures, real faces where ../shared/datasets is there) in real time, emulating the OpenMV release given with
     pytest --firmware (default the newest). Yields the board; stops it after."""
     with contextlib.ExitStack() as stack:
         if tmp is None:

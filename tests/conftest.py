@@ -13,7 +13,7 @@ BOARD_FIRMWARE = None  # --firmware: the OpenMV release the board-tool tests' vi
 
 
 def pytest_addoption(parser):
-    from maskgate.budget import EMULATED
+    from maskgate.memory import EMULATED
 
     parser.addoption("--firmware", choices=EMULATED, default=None,
                      help="OpenMV release the virtual board emulates in the board-tool tests (default: the newest)")
@@ -48,7 +48,7 @@ def synthetic_import(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, synthetic_import):
     """A trained + int8-quantized tiny model bundle (maskgate_int8.tflite, manifest.json, ...)."""
-    from maskgate.optimize.quantize import quantize_run
+    from maskgate.quantize import quantize_run
     from maskgate.train import TrainConfig, train
 
     run = tmp_path_factory.mktemp("tiny-run")
@@ -97,11 +97,47 @@ def bare_faces_import(tmp_path_factory, shared_datasets):
 # --- the virtual board and the firmware (board engineer) ---
 
 def dataset_files(split: str, label: str, count: int, start: int = 0) -> list[Path]:
-    """The first `count` pictures (sorted by name) of face-mask-12k split/label."""
+    """The first `count` pictures (sorted by name) of face-mask-12k split/label: real faces.
+    Skips, naming the folder, where it is absent."""
     folder = SHARED_DATASETS / "face-mask-12k" / split / label
     if not folder.is_dir():
         pytest.skip(f"{folder} not available")
     return sorted(folder.glob("*.jpg"))[start : start + count]
+
+
+REAL_PICTURES = (SHARED_DATASETS / "face-mask-12k").is_dir()
+_drawn_root = None
+
+
+def pictures(split: str, label: str, count: int, start: int = 0) -> list[Path]:
+    """Pictures to put in front of the (virtual) camera for tests that need pictures, not faces
+    (the serial link, the card, deploy, pull, capture, bench): face-mask-12k split/label as
+    dataset_files gives them where ../shared/datasets is there, else pictures drawn here
+    (tests/synthetic.py: a face-like blob with or without a mask band, as JPEG files)."""
+    if REAL_PICTURES:
+        return dataset_files(split, label, count, start)
+    global _drawn_root
+    import atexit
+    import tempfile
+
+    import cv2
+    from synthetic import synthetic_face
+
+    if _drawn_root is None:
+        _drawn_root = Path(tempfile.mkdtemp(prefix="maskgate-drawn-"))
+        atexit.register(shutil.rmtree, _drawn_root, True)
+    folder = _drawn_root / split / label
+    folder.mkdir(parents=True, exist_ok=True)
+    kind = "no_mask" if label.lower().startswith("without") else "mask"
+    rng = np.random.default_rng([len(split), len(label), start, count])
+    out = []
+    for i in range(start, start + count):
+        path = folder / f"{i:05d}.jpg"
+        if not path.exists():
+            rgb = synthetic_face(kind, rng, size=128)
+            cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        out.append(path)
+    return out
 
 
 # --- a small int8 model that really tells masks apart (board and virtual-board tests) ---
@@ -113,11 +149,11 @@ BOARD_MODEL_EPOCHS = 15
 def _train_board_model(out_dir: Path) -> None:
     from maskgate import contract, nets
     from maskgate.data.images import read_rgb
-    from maskgate.optimize.quantize import convert_int8, representative_pixels, write_bundle
+    from maskgate.quantize import convert_int8, representative_pixels, write_bundle
     from maskgate.tfenv import keras, seed_everything
 
     def pixels(label):
-        files = dataset_files("Train", label, BOARD_MODEL_IMAGES)
+        files = pictures("Train", label, BOARD_MODEL_IMAGES)
         return np.stack([contract.prepare(read_rgb(f), None, camera=True) for f in files])
 
     x = np.concatenate([pixels("WithoutMask"), pixels("WithMask")])
@@ -135,18 +171,20 @@ def _board_model_key() -> str:
     # Retrain when the architecture, the contract or this recipe changes.
     h = hashlib.sha256()
     for path in sorted((ROOT / "host" / "maskgate" / "nets").glob("*.py")) + [
-        ROOT / "host" / "maskgate" / "contract.py", ROOT / "host" / "maskgate" / "optimize" / "quantize.py",
+        ROOT / "host" / "maskgate" / "contract.py", ROOT / "host" / "maskgate" / "quantize.py",
     ]:
         h.update(path.read_bytes())
-    h.update(f"{BOARD_MODEL_IMAGES}/{BOARD_MODEL_EPOCHS}".encode())
+    h.update(f"{BOARD_MODEL_IMAGES}/{BOARD_MODEL_EPOCHS}/{'real' if REAL_PICTURES else 'drawn'}".encode())
     return h.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
 def board_model(request, tmp_path_factory) -> dict:
     """{"path": Path to maskgate_int8.tflite, "manifest": dict}: tinycnn (width 0.25) trained
-    for a few seconds on 800 face-mask-12k pictures, int8, with a real manifest.json.
-    Cached in pytest's cache folder (about 30 s to rebuild on 2 cores)."""
+    for a few seconds on 800 face-mask-12k pictures (without ../shared/datasets: on 800 drawn
+    ones, which is enough for the tests that need a working model, not one that knows faces),
+    int8, with a real manifest.json. Cached in pytest's cache folder (about 30 s to rebuild on
+    2 cores)."""
     if getattr(request.config, "cache", None) is None:  # -p no:cacheprovider
         cache = tmp_path_factory.mktemp("board-model-uncached")
     else:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from boards import FIRMWARE_VERSION, running_board
-from conftest import dataset_files
+from conftest import dataset_files, pictures
 from maskgate.board import bench_board
 from maskgate.board.link import Link
 
@@ -24,14 +24,17 @@ def board(board_model, tmp_path_factory):
         yield b
 
 
-@pytest.fixture(scope="module")
-def holdout(tmp_path_factory):
-    root = tmp_path_factory.mktemp("holdout")
+def labelled_folder(root, files_of):
     for folder, source in (("with_mask", "WithMask"), ("without_mask", "WithoutMask")):
-        (root / folder).mkdir()
-        for path in dataset_files("Test", source, 8, start=100):
+        (root / folder).mkdir(parents=True)
+        for path in files_of("Test", source, 8, start=100):
             shutil.copy(path, root / folder / path.name)
     return root
+
+
+@pytest.fixture(scope="module")
+def holdout(tmp_path_factory):
+    return labelled_folder(tmp_path_factory.mktemp("holdout"), pictures)
 
 
 def test_live_stage_timings(board):
@@ -63,13 +66,20 @@ def test_labelled_folder_through_the_board(board, board_model, holdout):
     with Link(board.pty_path) as link:
         link.connect()
         report = bench_board.bench_images(link, holdout, model=board_model["path"])
-        detected = bench_board.bench_images(link, holdout, model=board_model["path"], detect=True, limit=6)
     assert report["images"] == 16 and set(report["per_class"]) == {"mask", "no_mask"}
     assert report["accuracy"] >= 0.6  # the tiny test model; the point is the agreement below
     ag = report["agreement"]
     assert ag["same_model_as_board"] and ag["label_agreement"] == 1.0
     assert ag["prob_abs_diff"]["max"] == 0.0  # same pixels, same crop, same int8 kernels
     assert report["images_per_s"] > 1 and report["link_bytes"] > 16 * 64 * 64 * 2
+
+
+def test_labelled_faces_found_on_the_board_first(board, board_model, tmp_path):
+    """--detect: the board's face stage finds the face first, as in a camera frame (real faces)."""
+    faces = labelled_folder(tmp_path / "faces", dataset_files)
+    with Link(board.pty_path) as link:
+        link.connect()
+        detected = bench_board.bench_images(link, faces, model=board_model["path"], detect=True, limit=6)
     assert detected["images"] == 6 and detected["agreement"]["label_agreement"] == 1.0
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from boards import running_board, sha256
-from conftest import dataset_files
+from conftest import pictures
 from maskgate.board import device_report, pull
 from maskgate.board.link import Link
 from maskgate.board.virtualboard.faults import Faults
@@ -16,9 +16,12 @@ from maskgate.board.virtualboard.faults import Faults
 
 @pytest.fixture(scope="module")
 def board(board_model, tmp_path_factory):
-    frames = dataset_files("Test", "WithMask", 3)  # a masked face in front of the camera all along
+    frames = pictures("Test", "WithMask", 3)  # a masked face in front of the camera all along
+    # the centre square is judged (no face stage): every frame is a decision with a crop to log,
+    # on any picture, which is what a log to pull needs
     with running_board(board_model, tmp_path_factory.mktemp("pull"), fps=10, frames=frames,
-                       **{"log.crops": "every_n", "log.every_n": 20, "log.jpeg_quality": 85}) as b:
+                       **{"face_detection": False, "log.crops": "every_n", "log.every_n": 20,
+                          "log.jpeg_quality": 85}) as b:
         time.sleep(3.5)  # a second or so of decisions and a few crops
         yield b
 

@@ -1,4 +1,4 @@
-"""The H7's memory per OpenMV release (maskgate.budget MEMORY): one table that quantize, info,
+"""The H7's memory per OpenMV release (maskgate.memory MEMORY): one table that quantize, info,
 deploy and the virtual board all plan with, so they agree -- shown on a model whose tensor arena
 fits the 64 K + 267 K heaps of 4.8 / 5.0 and the frame buffer of 4.5.5, but leaves the door
 loop no room on the 26 K + 267 K heap of 4.5.6-4.7."""
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from maskgate import budget
+from maskgate import budget, memory
 from maskgate.errors import BudgetError
 from maskgate.firmware import module
 
@@ -15,33 +15,33 @@ K = 1024
 
 
 def test_each_release_maps_to_its_memory_layout():
-    assert [budget.memory(v).first for v in ("4.5.5", "4.5.7", "4.5.9", "4.6.20", "4.7.0", "4.8.1", "5.0.0", "5.3.1")] \
+    assert [memory.for_release(v).first for v in ("4.5.5", "4.5.7", "4.5.9", "4.6.20", "4.7.0", "4.8.1", "5.0.0", "5.3.1")] \
         == ["0.0.0", "4.5.6", "4.5.9", "4.6.0", "4.6.0", "4.8.0", "5.0.0", "5.0.0"]
-    assert budget.memory(None).first == "5.0.0" and budget.EMULATED == ("4.5.5", "4.5.9", "4.8.1", "5.0.0")
-    assert [budget.memory(v).heap_areas for v in budget.EMULATED] == [
+    assert memory.for_release(None).first == "5.0.0" and memory.EMULATED == ("4.5.5", "4.5.9", "4.8.1", "5.0.0")
+    assert [memory.for_release(v).heap_areas for v in memory.EMULATED] == [
         (228 * K,), (26 * K, 267 * K), (64 * K, 267 * K), (64 * K, 264 * K)]
     with pytest.raises(ValueError, match="not an OpenMV firmware version"):
-        budget.memory("v4-beta")
+        memory.for_release("v4-beta")
 
 
 def test_arena_rounding_per_release():
     used = 1000
-    got = {m.label: (m.arena_allocation(used), m.arena_reported(used)) for m in budget.MEMORY}
+    got = {m.label: (m.arena_allocation(used), m.arena_reported(used)) for m in memory.MEMORY}
     assert got == {"<= 4.5.5": (1008, 1008), "4.5.6 - 4.5.8": (2039, 2024), "4.5.9": (1008, 1008),
                    "4.6.0 - 4.7.x": (1520, 1520), "4.8.x": (1520, 1520), ">= 5.0.0": (1520, 1520)}
-    assert budget.memory("4.5.9").model_allocation(1000) == 1000  # xalloc(size)
-    assert budget.memory("4.8.1").model_allocation(1000) == 1024 + 31  # align32(size) + 31
+    assert memory.for_release("4.5.9").model_allocation(1000) == 1000  # xalloc(size)
+    assert memory.for_release("4.8.1").model_allocation(1000) == 1024 + 31  # align32(size) + 31
 
 
 def test_gc_pool_of_an_area_is_what_micropython_keeps_usable():
     # py/gc.c gc_setup_area: T - 1 = A * (1 + 4/8 + 4 * 16) bytes, the pool is A * 4 blocks of 16
     for area in (26 * K, 64 * K, 228 * K, 264 * K, 267 * K):
         table = (area - 1) * 8 // 524
-        assert budget.gc_pool_bytes(area) == table * 64 and table + table * 4 // 8 + table * 64 <= area - 1
+        assert memory.gc_pool_bytes(area) == table * 64 and table + table * 4 // 8 + table * 64 <= area - 1
 
 
 def test_the_heap_allocates_first_fit_in_one_area():
-    heap = budget.Heap([32 * K, 100 * K], firmware_bytes=40 * K)  # 32 K fills the first area, 8 K the second
+    heap = memory.Heap([32 * K, 100 * K], firmware_bytes=40 * K)  # 32 K fills the first area, 8 K the second
     assert heap.free() == 92 * K and heap.max_free() == 92 * K
     assert heap.take(50 * K, "x") == 1 and heap.max_free() == 42 * K
     with pytest.raises(MemoryError, match="memory allocation failed, allocating 44032 bytes"):
@@ -54,7 +54,7 @@ def test_the_heap_allocates_first_fit_in_one_area():
 def wide_model(tmp_path_factory):
     """An int8 model with a ~230 KB tensor arena (a 1x1 convolution to 224 channels on the
     32x32 input) and a few KB of weights, with its manifest (quantize's own bundle writer)."""
-    from maskgate.optimize.quantize import convert_int8, write_bundle
+    from maskgate.quantize import convert_int8, write_bundle
     from maskgate.tfenv import keras, seed_everything
 
     seed_everything(0)

@@ -29,14 +29,17 @@ def _run(*args):
 
 
 def test_quantize_over_budget_exits_4_and_says_why(tiny_bundle, tmp_path):
+    """The limit comes from the config file (--config, as for build): 1 KB refuses any model."""
     import shutil
 
     run = tmp_path / "run"
     shutil.copytree(tiny_bundle, run)
     (run / "manifest.json").unlink()
-    result = _run("quantize", str(run), "--max-model-kb", "1")
+    config = tmp_path / "small.toml"
+    config.write_text("[quantize]\nmodel_max_kb = 1\n")
+    result = _run("quantize", str(run), "--config", str(config))
     assert result.returncode == 4, result.stderr
-    assert "refusing to export" in result.stderr and "KB limit" in result.stderr
+    assert "refusing to export" in result.stderr and "over the 1 KB limit" in result.stderr
     assert not (run / "manifest.json").exists()
 
 
@@ -49,9 +52,28 @@ def test_info_prints_figures_as_json(tiny_bundle):
     assert figures["macs"] > 0 and figures["arena_bytes"] > 0 and figures["estimate"]["kind"] == "estimate"
 
 
+def test_a_misspelt_setting_is_a_usage_error_that_names_the_key(tmp_path):
+    result = _run("simulate", "--frames", str(tmp_path), "--set", "door.hold=2")
+    assert result.returncode == 2, result.stderr
+    assert "--set: unknown key 'door.hold' (did you mean door.hold_s?)" in result.stderr
+    result = _run("simulate", "--frames", str(tmp_path), "--set", "door.k")
+    assert result.returncode == 2 and "--set takes KEY=VALUE, not 'door.k'" in result.stderr
+
+
+def test_a_misspelt_architecture_option_is_named_before_anything_runs(synthetic_import, tmp_path):
+    from maskgate.errors import OptionError
+
+    result = CliRunner().invoke(main, ["train", "--data", str(synthetic_import), "--out", str(tmp_path / "run"),
+                                       "--arch-option", "widht=2"])
+    assert isinstance(result.exception, OptionError), result.output
+    assert str(result.exception) == "--arch-option: unknown option of tinycnn 'widht' (did you mean width?)"
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_on_missing_data_is_a_data_error(tmp_path):
     result = _run("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"))
-    assert result.returncode in (2, 3), result.stderr
+    assert result.returncode == 3, result.stderr
+    assert "cannot read the manifest" in result.stderr
 
 
 def test_train_refuses_swa_start_after_the_last_epoch(synthetic_import, tmp_path):

@@ -267,23 +267,6 @@ def test_digest_is_what_git_lists_for_the_commit(tmp_path):
     assert folder_digest(copy) == expected
 
 
-def test_the_shipped_catalogue():
-    cat = load_catalogue()
-    assert set(cat) == {"face-mask-12k", "face-mask-chandrikadeb7", "face-utkface", "face-mask-rwmfd"}
-    k12 = cat["face-mask-12k"]
-    assert k12["kind"] == "kaggle" and k12["kaggle"] == "ashishjangra27/face-mask-12k-images-dataset"
-    assert k12["archive_root"] == "Face Mask Dataset" and k12["layout"] == "kaggle-12k"
-    for name in ("face-mask-chandrikadeb7", "face-utkface", "face-mask-rwmfd"):
-        entry = cat[name]  # no account needed, a pinned commit, the unpacked files checked
-        assert entry["kind"] == "github" and missing_account(entry) is None
-        assert entry["url"] == f"https://github.com/{entry['repo']}/archive/{entry['commit']}.zip"
-        assert entry["files_sha256"] and entry["pinned"] and entry["layout"] == "class-folders"
-    assert cat["face-mask-chandrikadeb7"]["licence"].startswith("MIT")
-    assert cat["face-utkface"]["class_folder"] == "without_mask" and "non-commercial" in cat["face-utkface"]["restriction"]
-    assert cat["face-mask-rwmfd"]["class_folder"] == "with_mask"
-    assert [n for n, e in cat.items() if e["restriction"]] == ["face-utkface"]
-
-
 # The development copies in ../shared/datasets are re-encoded (except UTKFace) and one of them
 # lacks a file the pinned commit has: with_mask057.jpg of face-mask-chandrikadeb7.
 DEVELOPMENT_COPY_LACKS = {"face-mask-chandrikadeb7": {"mask": 1}}

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskgate.data.hashing import hamming, near_duplicate_pairs, phash, sha256_file
+from maskgate.data.hashing import hamming, near_duplicate_pairs, phash
+from maskgate.digest import sha256_file
 from maskgate.data.images import ImageError, is_image_name, read_rgb
 from maskgate.errors import DataError
 

@@ -12,7 +12,8 @@ import json
 import numpy as np
 import pytest
 
-from maskgate import budget, contract
+from maskgate import budget, contract, memory
+from maskgate.digest import sha256_bytes
 from maskgate.firmware import module
 
 fw_config = module("config")
@@ -22,7 +23,7 @@ fd = module("facedet")
 
 # ---------------------------------------------------------------- tiny models
 def _int8(model, shape):
-    from maskgate.optimize import quantize
+    from maskgate import quantize
 
     rng = np.random.default_rng(0)
     rep = rng.integers(0, 256, (16,) + shape, dtype=np.uint8)
@@ -84,7 +85,7 @@ def _bundle(tmp_path, classifier: bytes, detector: bytes | None, stage: str, thr
     folder = tmp_path / "bundle"
     folder.mkdir(exist_ok=True)
     (folder / "door_int8.tflite").write_bytes(classifier)
-    manifest = {"schema": 1, "model_file": "door_int8.tflite", "sha256": __import__("hashlib").sha256(classifier).hexdigest(),
+    manifest = {"schema": 1, "model_file": "door_int8.tflite", "sha256": sha256_bytes(classifier),
                 "bytes": len(classifier), "contract": contract.as_dict(contract.LABELS_BACKGROUND)}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     if detector is not None:
@@ -169,18 +170,18 @@ def test_both_models_are_planned_one_after_the_other_on_every_release(models):
     cls, det = models["mask"], models["always_face"]
     cls_used = budget.manifest_arena_used({}, cls)
     det_used = budget.manifest_arena_used({}, det)
-    for release in budget.EMULATED:
-        one = budget.plan(release, len(cls), cls_used)
-        two = budget.plan(release, len(cls), cls_used, then=[("the face detector", len(det), det_used)])
+    for release in memory.EMULATED:
+        one = memory.plan(release, len(cls), cls_used)
+        two = memory.plan(release, len(cls), cls_used, then=[("the face detector", len(det), det_used)])
         assert two["ok"] and [m["what"] for m in two["models"]] == ["the model", "the face detector"]
         assert two["models"][0] == {k: v for k, v in one["models"][0].items()}  # the classifier goes first
-        mem = budget.memory(release)
+        mem = memory.for_release(release)
         taken = one["heap_free_after"] - two["heap_free_after"]
         on_heap = ((mem.model_allocation(len(det)) if two["models"][1]["model_in"] == "heap" else 0)
                    + (mem.arena_allocation(det_used) if mem.arena_in == "heap" else 0))
         assert taken == (on_heap + 15) // 16 * 16 or abs(taken - on_heap) < 32  # GC blocks
     # a detector too big for what the classifier leaves is refused, with both named
-    huge = budget.plan("4.8.1", len(cls), cls_used, then=[("the face detector", 200 * 1024, 120 * 1024)])
+    huge = memory.plan("4.8.1", len(cls), cls_used, then=[("the face detector", 200 * 1024, 120 * 1024)])
     assert not huge["ok"] and "face detector" in " ".join(huge["problems"])
 
 
@@ -305,7 +306,7 @@ def test_a_square_the_heap_cannot_copy_is_cropped_in_place_with_the_same_pixels(
         frames.append(scene)
     model, manifest = _bundle(tmp_path, models["mask"], models["filling_face"], "facedet")
     tensors = {}
-    small = budget.FIRMWARE_HEAP + 100 * 1024  # under the 115 KB copy of a 240 px square, with the models in
+    small = memory.FIRMWARE_HEAP + 100 * 1024  # under the 115 KB copy of a 240 px square, with the models in
     for heap in (None, small):
         board = VirtualBoard(frames, card_dir=tmp_path / f"card-heap-{heap}", heap_bytes=heap)
         board.install(model, manifest, **{"log.crops": "all"})

@@ -112,7 +112,7 @@ def int8_detector():
 
 def test_int8_export_takes_pixel_minus_128_and_gives_one_flat_grid(int8_detector):
     from maskgate import budget
-    from maskgate.optimize import quantize
+    from maskgate import quantize
 
     quantize.check_input_contract(int8_detector, (fd.IN_H, fd.IN_W, 3))
     with pytest.raises(Exception, match="shape"):

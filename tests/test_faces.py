@@ -145,14 +145,6 @@ def test_eye_pair_of_a_real_face_sits_in_the_upper_face(known_face):
     assert y + 0.15 * h <= ly <= y + 0.6 * h and y + 0.15 * h <= ry <= y + 0.6 * h
 
 
-def test_detector_settings_are_the_firmware_defaults():
-    from maskgate.firmware import module
-
-    defaults = module("config").DEFAULTS
-    assert faces.DEFAULT == faces.Detector.from_config(defaults)
-    assert faces.cascade("frontalface", defaults["haar_stages"]).n_stages == defaults["haar_stages"]
-
-
 def test_host_finds_the_face_the_firmware_finds_on_the_virtual_board():
     """find_face_or_eyes (the importer's and the camera-crop evaluation's face) is the box the
     firmware's face.find returns on the virtual board, frontal or through the eyes."""

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from maskgate import contract
-from maskgate.errors import DataError
+from maskgate import bundle, contract
 from maskgate.board import board_config
+from maskgate.digest import sha256_file
+from maskgate.errors import DataError
 from maskgate.firmware import module
 
 config = module("config")
@@ -100,11 +101,11 @@ def test_unknown_keys_are_reported_not_fatal():
 def test_manifest_for_a_bare_model_file(tmp_path, board_model):
     bare = tmp_path / "some_model.tflite"
     bare.write_bytes(board_model["path"].read_bytes())
-    manifest = board_config.manifest_for_model(bare)
+    manifest = bundle.describe(bare)
     assert manifest["model_file"] == "some_model.tflite"
-    assert manifest["sha256"] == board_config.sha256_file(bare)
+    assert manifest["sha256"] == sha256_file(bare)
     assert manifest["contract"]["output"] == "sigmoid"
     # beside its own manifest.json, that one is used
-    assert board_config.manifest_for_model(board_model["path"]) == board_model["manifest"]
+    assert bundle.describe(board_model["path"]) == board_model["manifest"]
     files = board_config.card_files(board_model["path"])
     assert {"main.py", "frame.py", "door.py", "config.json", "maskgate_int8.tflite"} <= set(files)

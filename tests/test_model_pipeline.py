@@ -8,7 +8,8 @@ import pytest
 
 from maskgate import budget
 from maskgate.errors import BudgetError
-from maskgate.optimize.quantize import INT8_FILE, MANIFEST_FILE, check_input_contract, write_bundle
+from maskgate.bundle import INT8_FILE, MANIFEST_FILE
+from maskgate.quantize import check_input_contract, write_bundle
 from maskgate.runtime import LiteModel, micro_raw
 
 
@@ -85,7 +86,7 @@ def test_budget_gate_refuses_oversized_model_and_writes_nothing(tiny_bundle, tmp
 
 def test_input_rule_violation_is_refused():
     from maskgate.nets import build
-    from maskgate.optimize.quantize import convert_float
+    from maskgate.quantize import convert_float
 
     with pytest.raises(BudgetError, match="int8"):
         check_input_contract(convert_float(build("tinycnn", width=0.25)))

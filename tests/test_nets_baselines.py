@@ -4,9 +4,8 @@ budget pass the gate and the rest (SqueezeNet, as in the paper) are refused by i
 import numpy as np
 import pytest
 
-from maskgate import contract, nets
+from maskgate import bundle, contract, nets, quantize
 from maskgate.errors import BudgetError
-from maskgate.optimize import quantize
 from maskgate.tfenv import keras
 
 BASELINES = ("squeezenet", "squeezenet_modified", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small",
@@ -33,7 +32,7 @@ def test_builds_and_exports_with_the_contract(arch, tmp_path):
     if arch in OVER_BUDGET:
         with pytest.raises(BudgetError):
             quantize.write_bundle(tmp_path, int8, None, contract.LABELS_BINARY, arch)
-        assert not (tmp_path / quantize.INT8_FILE).exists()
+        assert not (tmp_path / bundle.INT8_FILE).exists()
     elif arch in BASELINES:
         manifest = quantize.write_bundle(tmp_path, int8, None, contract.LABELS_BINARY, arch)
         assert manifest["budget"]["ok"]

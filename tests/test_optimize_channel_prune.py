@@ -7,7 +7,7 @@ import pytest
 from maskgate import budget, nets
 from maskgate.nets._blocks import head, pixel_input
 from maskgate.optimize import channel_prune
-from maskgate.optimize.quantize import convert_int8, representative_pixels
+from maskgate.quantize import convert_int8, representative_pixels
 from maskgate.tfenv import keras
 
 PIXELS = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3)).astype(np.float32)

@@ -5,7 +5,7 @@ import pytest
 
 from maskgate import nets
 from maskgate.optimize import cluster
-from maskgate.optimize.quantize import convert_int8, representative_pixels
+from maskgate.quantize import convert_int8, representative_pixels
 from maskgate.optimize.weights import weight_stats
 from maskgate.tfenv import keras
 

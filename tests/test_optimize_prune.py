@@ -8,8 +8,11 @@ import pytest
 
 from maskgate import nets
 from maskgate.optimize import prune
-from maskgate.optimize.methods import OptimizeOptions, load_model, optimize_run
-from maskgate.optimize.quantize import INT8_FILE, MANIFEST_FILE, check_input_contract
+from maskgate.optimize.options import OptimizeOptions
+from maskgate.optimize.run import optimize_run
+from maskgate.run_folder import load_model
+from maskgate.bundle import INT8_FILE, MANIFEST_FILE
+from maskgate.quantize import check_input_contract
 
 
 def test_one_shot_magnitude_pruning_zeroes_the_smallest_weights():

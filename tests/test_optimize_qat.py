@@ -8,8 +8,11 @@ import pytest
 
 from maskgate import nets
 from maskgate.optimize import qat
-from maskgate.optimize.methods import OptimizeOptions, load_model, optimize_run
-from maskgate.optimize.quantize import INT8_FILE, MANIFEST_FILE, check_input_contract, convert_int8, input_details, representative_pixels
+from maskgate.optimize.options import OptimizeOptions
+from maskgate.optimize.run import optimize_run
+from maskgate.run_folder import load_model
+from maskgate.bundle import INT8_FILE, MANIFEST_FILE
+from maskgate.quantize import check_input_contract, convert_int8, input_details, representative_pixels
 from maskgate.tfenv import keras
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from maskgate import budget
+from maskgate import memory
 from maskgate.board import board_config
 from maskgate.board.virtualboard import VirtualBoard
 
@@ -84,7 +84,7 @@ def test_an_invalid_relay_setting_never_drives_the_open_level(board_model, maske
     assert_never_opened(board, wired, undriven=True)
 
 
-@pytest.mark.parametrize("firmware", budget.EMULATED)
+@pytest.mark.parametrize("firmware", memory.EMULATED)
 def test_a_string_polarity_leaves_the_pin_floating_on_every_release(board_model, masked, tmp_path, firmware):
     board = board_with(tmp_path, board_model, masked, {"door.active_high": "false"}, ("P0", False), firmware)
     assert board.run().crash is None

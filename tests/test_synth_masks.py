@@ -134,7 +134,8 @@ def test_real_faces_get_masks_from_their_eyes(bare_faces_import, tmp_path):
 def test_three_class_model_exports_three_labels_and_the_door_denies_incorrect(synthetic_with_masks, tmp_path):
     from maskgate import contract
     from maskgate.data.arrays import load_split
-    from maskgate.optimize.quantize import LABELS_FILE, MANIFEST_FILE, quantize_run
+    from maskgate.bundle import LABELS_FILE, MANIFEST_FILE
+    from maskgate.quantize import quantize_run
     from maskgate.runtime import LiteModel
     from maskgate.train import TrainConfig, train
     from maskgate.board.board_config import make_config

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from maskgate import budget
+from maskgate import memory
 from maskgate.firmware import module
 from maskgate.board.virtualboard import VirtualBoard
 
@@ -29,10 +29,10 @@ FEATURES = {
     "5.0.0": {"api": "ml", "ram": "int", "frontalface": ROM % "frontalface", "eye": ROM % "eye",
               "haar_scale": "scale", "cwd": "/sdcard"},
 }
-assert tuple(FEATURES) == budget.EMULATED
+assert tuple(FEATURES) == memory.EMULATED
 
 
-@pytest.fixture(params=budget.EMULATED)
+@pytest.fixture(params=memory.EMULATED)
 def firmware(request):
     return request.param
 
@@ -218,7 +218,7 @@ def test_corrupt_serial_frame_gets_an_error_reply_and_the_loop_goes_on(board_mod
     assert hello["features"]["release"] == firmware
     # and the heap it reports is the memory plan quantize and deploy make for this release
     used = board.arena_used
-    plan = budget.plan(firmware, board_model["manifest"]["bytes"], used)
+    plan = memory.plan(firmware, board_model["manifest"]["bytes"], used)
     assert (hello["heap_free"], hello["model_heap"]) == (plan["heap_free_after"],
                                                           plan["heap_free_before"] - plan["heap_free_after"])
 
@@ -270,7 +270,7 @@ def test_every_release_judges_a_square_the_same(board_model, scored_faces, tmp_p
     # tf.classify (4.5.5) and ml.predict (4.5.6+) feed the same tensor to the same engine
     frames = confident(scored_faces, "mask", 4) + confident(scored_faces, "no_mask", 2)
     strip = lambda rows: [(r["frame"], r["prob"], r["label"], r["door"]) for r in rows]  # noqa: E731
-    got = {fw: run(frames, board_model, tmp_path / fw, fw, face_detection=False) for fw in budget.EMULATED}
+    got = {fw: run(frames, board_model, tmp_path / fw, fw, face_detection=False) for fw in memory.EMULATED}
     assert all(strip(b.decisions()) == strip(got["5.0.0"].decisions()) for b in got.values())
     assert any("api tf" in line for line in got["4.5.5"].console)
 

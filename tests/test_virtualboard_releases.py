@@ -6,7 +6,7 @@ without value=, floating input) the door's safety rests on."""
 import numpy as np
 import pytest
 
-from maskgate import budget
+from maskgate import memory
 from maskgate.board.virtualboard import VirtualBoard
 
 PROBE = r'''
@@ -117,7 +117,7 @@ def probe(tmp_path, firmware, board_model, script):
     return board, got
 
 
-@pytest.mark.parametrize("firmware", budget.EMULATED)
+@pytest.mark.parametrize("firmware", memory.EMULATED)
 def test_each_release_accepts_rejects_and_ignores_what_its_source_does(board_model, tmp_path, firmware):
     board, got = probe(tmp_path, firmware, board_model, f"CASCADE = {CASCADE[firmware]!r}\n" + PROBE)
     want = {label: by_release[firmware] for label, by_release in EXPECTED.items() if firmware in by_release}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from conftest import dataset_files
+from conftest import pictures
 from maskgate.firmware import module
 from maskgate.board.virtualboard import VirtualBoard
 
@@ -43,7 +43,7 @@ class Host:
 
 @pytest.fixture
 def live_board(board_model):
-    files = dataset_files("Test", "WithMask", 4) + dataset_files("Test", "WithoutMask", 4)
+    files = pictures("Test", "WithMask", 4) + pictures("Test", "WithoutMask", 4)
     board = VirtualBoard(files, clock="real", fps=30, pty=True, loop=True)
     board.install(board_model["path"], board_model["manifest"])
     board.start()
@@ -90,7 +90,7 @@ def test_hello_and_error_replies_over_the_pty(live_board):
 def test_cli_simulate_pty_serves_until_stopped(board_model, tmp_path):
     # PYTHONFAULTHANDLER: should it ever hang, SIGABRT makes it print where every thread is
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
-    frames = dataset_files("Test", "WithoutMask", 3)
+    frames = pictures("Test", "WithoutMask", 3)
     folder = tmp_path / "frames"
     folder.mkdir()
     for i, path in enumerate(frames):

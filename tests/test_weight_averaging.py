@@ -48,7 +48,8 @@ def test_nothing_averaged_is_an_error():
 
 
 def test_training_with_swa_keeps_the_best_checkpoint_beside_the_average(synthetic_import, tmp_path):
-    from maskgate.train import BEST_CHECKPOINT, TrainConfig, train
+    from maskgate.run_folder import BEST_CHECKPOINT
+    from maskgate.train import TrainConfig, train
 
     cfg = TrainConfig(arch="maskgate", arch_options={"width": 0.34}, epochs=3, batch_size=32, seed=1,
                       max_train=160, swa_start=2)
@@ -71,7 +72,8 @@ def test_swa_start_outside_the_epochs_is_refused_before_training():
 
 
 def test_early_stop_before_the_averaging_keeps_the_best_checkpoint(synthetic_import, tmp_path):
-    from maskgate.train import BEST_CHECKPOINT, TrainConfig, train
+    from maskgate.run_folder import BEST_CHECKPOINT
+    from maskgate.train import TrainConfig, train
 
     # patience 0 stops at the first epoch without a val gain, long before epoch 40
     cfg = TrainConfig(arch="tinycnn", arch_options={"width": 0.25}, epochs=40, batch_size=32, seed=1,

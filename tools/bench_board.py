@@ -14,7 +14,6 @@ link's throughput (bytes both ways per second).
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 
 from maskgate import contract
+from maskgate.digest import sha256_bytes
 from maskgate.errors import BoardError, DataError
 
 from .link import Link, frame
@@ -179,8 +179,8 @@ def bench_images(link: Link, folder, *, model=None, detect: bool = False, limit:
         probs = LiteModel(data).probabilities(np.stack(host_pixels))
         labels = cfg.get("labels") or list(contract.labels_for(probs.shape[1]))
         report["agreement"] = {
-            "model": str(model_path), "model_sha256": hashlib.sha256(data).hexdigest(),
-            "same_model_as_board": hashlib.sha256(data).hexdigest() == hello.get("model_sha256"),
+            "model": str(model_path), "model_sha256": sha256_bytes(data),
+            "same_model_as_board": sha256_bytes(data) == hello.get("model_sha256"),
             **board_agreement(probs, labels, cfg.get("threshold", contract.THRESHOLD),
                               [r["label"] for r in judged], [r["prob"] for r in judged])}
     else:

@@ -1,7 +1,7 @@
-"""config.json for the camera, made from the model's manifest.
+"""config.json for the camera, made from the model's manifest (maskgate.bundle).
 
 The model facts (file, sha256, labels, output kind, threshold, input size, face margin) come
-from manifest.json; the door and log settings start from the firmware's own defaults
+from manifest.json, and so does door.hysteresis when an operating point chose the threshold for it; the door and log settings start from the firmware's own defaults
 (firmware/config.py DEFAULTS) and can be overridden. The result is checked with the
 firmware's own validator, so a config the host writes is one the board accepts.
 
@@ -13,14 +13,13 @@ detector's .tflite (beside the classifier in the model folder) goes on the card 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
-from maskgate import contract, firmware
+from maskgate import bundle, firmware
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 
-MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.json"
 
 
@@ -43,6 +42,18 @@ def _merge(base: dict, extra: dict) -> dict:
         else:
             base[key] = value
     return base
+
+
+def setting_keys() -> set[str]:
+    """What `--set KEY=VALUE` may name: every key of the firmware's config.json (a group's as
+    group.key, or the group itself), the model keys included."""
+    fw_config = firmware.module("config")
+    keys = set(fw_config.REQUIRED)
+    for key, value in fw_config.DEFAULTS.items():
+        keys.add(key)
+        if isinstance(value, dict):
+            keys |= {f"{key}.{sub}" for sub in value}
+    return keys
 
 
 def make_config(manifest: dict, **overrides) -> dict:
@@ -79,6 +90,10 @@ def make_config(manifest: dict, **overrides) -> dict:
                                    "threshold": float(det["threshold"])}
         for key, value in fw_config.DEFAULTS.items():
             cfg.setdefault(key, copy.deepcopy(value))
+        op = manifest.get("operating_point")
+        if op and "hysteresis" in op:
+            # the threshold was chosen for this hysteresis (maskgate.operating_point)
+            cfg["door"]["hysteresis"] = float(op["hysteresis"])
     except KeyError as e:
         raise DataError(f"manifest lacks {e}: not a maskgate model manifest") from e
     _merge(cfg, overrides)
@@ -86,43 +101,6 @@ def make_config(manifest: dict, **overrides) -> dict:
         return fw_config.validate(cfg)
     except fw_config.ConfigError as e:
         raise DataError(str(e)) from e
-
-
-def sha256_file(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _output_count(model_bytes: bytes) -> int:
-    from ai_edge_litert.interpreter import Interpreter
-
-    details = Interpreter(model_content=model_bytes).get_output_details()[0]
-    return int(details["shape"][-1])
-
-
-def manifest_for_model(model_path) -> dict:
-    """The manifest that describes `model_path`: manifest.json beside it when that names
-    this file, else a minimal one from the file itself and the contract's defaults."""
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        raise DataError(f"model {model_path} not found")
-    beside = model_path.parent / MANIFEST_FILE
-    if beside.is_file():
-        manifest = json.loads(beside.read_text())
-        if manifest.get("model_file") == model_path.name:
-            return manifest
-    data = model_path.read_bytes()
-    try:
-        outputs = _output_count(data)
-    except Exception as e:
-        raise DataError(f"{model_path} is not a TFLite model LiteRT can load: {e}") from e
-    labels = contract.labels_for(2 if outputs == 1 else outputs)
-    return {
-        "schema": 1,
-        "model_file": model_path.name,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-        "contract": contract.as_dict(labels),
-    }
 
 
 def uses_detector(cfg: dict) -> bool:
@@ -138,7 +116,7 @@ def detector_bytes(cfg: dict, model_path, detector_path=None) -> bytes:
         raise DataError(f"face_stage {cfg['face_stage']} needs the detector {path}, which is not there")
     data = path.read_bytes()
     want = cfg["detector"]["model_sha256"]
-    if want and hashlib.sha256(data).hexdigest() != want:
+    if want and sha256_bytes(data) != want:
         raise DataError(f"{path} is not the detector the manifest names (sha256 {want[:12]}...)")
     return data
 
@@ -149,7 +127,7 @@ def card_files(model_path, manifest: dict | None = None, firmware_dir=None, dete
     (under the manifest's model_file name), the face detector when the face stage uses it,
     and config.json."""
     model_path = Path(model_path)
-    manifest = manifest if manifest is not None else manifest_for_model(model_path)
+    manifest = manifest if manifest is not None else bundle.describe(model_path)
     cfg = make_config(manifest, **overrides)
     out = {p.name: p.read_bytes() for p in firmware.files(firmware_dir or firmware.FIRMWARE_DIR)}
     out[cfg["model"]] = model_path.read_bytes()

@@ -17,7 +17,6 @@ session), which `maskgate data import` recognises as the "maskgate-capture" layo
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import random
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from maskgate import atomic
 from maskgate.data.layouts import BUILTIN_LABELS, normalise
+from maskgate.digest import sha256_bytes
 from maskgate.errors import BoardError, DataError
 
 from .link import Link, RemoteError, frame
@@ -117,7 +117,7 @@ def take_shot(link: Link, shot_id: int, w: int, h: int, quality: int, sd_path: s
             if head2.get("pending") or head2.get("id") != shot_id or head2.get("o") != len(buf):
                 break  # the board restarted and lost the shot: it is being taken again
             buf += more
-        if len(buf) == total and (head["sha256"] is None or hashlib.sha256(buf).hexdigest() == head["sha256"]):
+        if len(buf) == total and (head["sha256"] is None or sha256_bytes(bytes(buf)) == head["sha256"]):
             return head, bytes(buf), retries
         retries += 1
         shot_id += 1 << 20  # a fresh shot: this one never arrived whole

@@ -12,7 +12,7 @@ and the protocol is used (the REPL cannot be reached while it runs: setinterrupt
 nothing answers, the REPL is tried with mpremote.
 
 Before anything is written: the board's firmware version is read (HELLO), and a model the
-board cannot hold is refused: planned on that release's memory (maskgate.budget MEMORY, the
+board cannot hold is refused: planned on that release's memory (maskgate.memory MEMORY, the
 same plan quantize and info make: heap blocks, arena rounding, where the model goes), and
 checked against the free heap HELLO measures (plus what the running model holds, which a reset
 frees). Without a HELLO (a drive, a bare REPL) the plan is made for `--firmware`, else for every
@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget
-from maskgate.data.hashing import sha256_bytes as sha256
+from maskgate import budget, bundle, memory
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError, BudgetError
 
 from . import board_config, mpremote_card
@@ -41,23 +41,30 @@ from .remote_card import RemoteCard
 
 PART = ".part"
 ROLLBACK = "rollback"
-LABELS_FILE = "labels.txt"
+LABELS_FILE = bundle.LABELS_FILE  # the bundle's labels.txt goes on the card beside the model
 CONFIG = board_config.CONFIG_FILE
-HEAP_RESERVE = budget.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
-FIRMWARE_HEAP = budget.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
+HEAP_RESERVE = memory.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
+FIRMWARE_HEAP = memory.FIRMWARE_HEAP  # the firmware's own modules, when only a bare REPL says how much is free
 
 
-def firmware_version(main_py: bytes | None) -> str | None:
-    m = re.search(rb'^VERSION = "([^"]+)"', main_py or b"", re.M)
-    return m.group(1).decode() if m else None
+VERSION_FILE = "version.py"  # firmware 0.3.0 on; before it VERSION sat in main.py
+
+
+def firmware_version(files: dict[str, bytes | None]) -> str | None:
+    """VERSION as the firmware among `files` (name -> bytes) declares it, by reading the text:
+    importing it would run board code."""
+    for name in (VERSION_FILE, "main.py"):
+        m = re.search(rb'^VERSION = "([^"]+)"', files.get(name) or b"", re.M)
+        if m:
+            return m.group(1).decode()
+    return None
 
 
 def card_contents(model_path, manifest: dict | None = None, **overrides) -> tuple[dict[str, bytes], dict]:
     """name -> bytes of everything deploy puts on the card, and the model's manifest."""
-    manifest = manifest if manifest is not None else board_config.manifest_for_model(model_path)
+    manifest = manifest if manifest is not None else bundle.describe(model_path)
     files = board_config.card_files(model_path, manifest, **overrides)
-    labels = manifest["contract"]["labels"]
-    files[LABELS_FILE] = ("\n".join(labels) + "\n").encode()
+    files[LABELS_FILE] = bundle.labels_text(manifest["contract"]["labels"])
     return files, manifest
 
 
@@ -102,17 +109,17 @@ def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: i
     used = budget.manifest_arena_used(manifest, model_bytes)
     on_board = (hello or {}).get("omv")
     try:
-        budget.memory(on_board)
+        memory.for_release(on_board)
     except ValueError:
         on_board = None  # not a version we can read: plan for what we would plan without a board
-    releases = [on_board] if on_board else [firmware] if firmware else list(budget.EMULATED)
+    releases = [on_board] if on_board else [firmware] if firmware else list(memory.EMULATED)
     then = [detector] if detector else []
-    plans = {r: budget.plan(r, len(model_bytes), used, then=then) for r in releases}
+    plans = {r: memory.plan(r, len(model_bytes), used, then=then) for r in releases}
     problems = [f"firmware {r} ({p['release']}): {text}" for r, p in plans.items() for text in p["problems"]]
     arenas = [used] + [t[2] for t in then]
 
     def on_heap(r):  # what the GC heap must give on r (the plan says where models and arenas go)
-        m, p = budget.memory(r), plans[r]
+        m, p = memory.for_release(r), plans[r]
         return sum((m.model_allocation(e["bytes"]) if e["model_in"] == "heap" else 0)
                    + (m.arena_allocation(a) if p["arena_in"] == "heap" else 0)
                    for e, a in zip(p["models"], arenas))
@@ -320,8 +327,8 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict,
         status[name] = "new" if have is None else ("unchanged" if have == sha256(data) else "changed")
     on_board = hello.get("fw") if hello else None
     if on_board is None and target.via != "protocol":
-        on_board = firmware_version(target.read("main.py")) if current.get("main.py") else None
-    plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files.get("main.py"))),
+        on_board = firmware_version({n: target.read(n) for n in (VERSION_FILE, "main.py") if current.get(n)})
+    plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files)),
                 heap=memory)
     if memory["problems"] and not force:
         raise BudgetError("the board cannot hold this model: " + "; ".join(memory["problems"]) +
@@ -380,7 +387,7 @@ def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
     if want_det and hello.get("detector_sha256") != want_det:
         problems.append(f"the board runs detector {str(hello.get('detector_sha256'))[:12]}..., "
                         f"not the deployed {str(cfg['detector'].get('model_sha256'))[:12]}...")
-    want = firmware_version(files.get("main.py"))
+    want = firmware_version(files)
     if want and hello.get("fw") != want:
         problems.append(f"the board runs firmware {hello.get('fw')}, not {want}")
     return problems

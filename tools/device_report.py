@@ -22,7 +22,6 @@ differ a little (compression); labels near the threshold can flip.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from maskgate import atomic, contract
+from maskgate.digest import sha256_bytes
+from maskgate.markdown import table
 from maskgate.errors import DataError
 
 from .sd_log import read_folder
@@ -96,7 +97,7 @@ def agreement(folder: Path, rows: list[dict], cfg: dict, model_path: Path) -> di
     from maskgate.runtime import LiteModel
 
     data = model_path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256_bytes(data)
     log_dir = folder / cfg.get("log", {}).get("dir", "log")
     crops, board = [], []
     for row in rows:
@@ -148,11 +149,9 @@ def markdown(r: dict) -> str:
     if acc:
         lines += ["## Accuracy (labelled sessions)", "",
                   f"Overall: {acc['accuracy']} over {acc['judged']} judged decisions.", "",
-                  "| true \\ board | " + " | ".join(acc["columns"]) + " | accuracy |",
-                  "|---|" + "---|" * (len(acc["columns"]) + 1)]
-        for t, counts in acc["confusion"].items():
-            lines.append(f"| {t} | " + " | ".join(str(c) for c in counts) + f" | {acc['per_class'][t]['accuracy']} |")
-        lines.append("")
+                  table(["true \\ board", *acc["columns"], "accuracy"],
+                        [[t, *counts, acc["per_class"][t]["accuracy"]] for t, counts in acc["confusion"].items()]),
+                  ""]
     ag = r.get("agreement", {})
     lines += ["## Board vs PC int8 model (saved crops)", ""]
     if "skipped" in ag:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskgate import atomic
-from maskgate.data.hashing import sha256_bytes as sha256
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError
 
 from .link import Link

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from maskgate.data.hashing import sha256_bytes as sha256
+from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError
 
 from .link import Link, NotFound, RemoteError, frame

@@ -1,8 +1,17 @@
-"""Build configuration: a TOML file read into plain dicts with defaults filled in.
+"""Build configuration: a TOML file read into plain dicts with defaults filled in. One file
+drives every stage: `maskgate build --config F` runs them all from it, and train, quantize,
+evaluate and optimize take `--config F` for their own section.
 
 Sections: [data] (what to import), [train] (maskgate.train.TrainConfig fields, with
-[train.arch_options] / [train.augment_options]), [quantize] (budget), [evaluate] (sources
-never trained on), and [quick], whose keys override [train] for `--quick`.
+[train.arch_options] / [train.augment_options]), [quantize] (budget), [operating_point] (the
+threshold chosen for false opens on validation data), [evaluate] (sources never trained on),
+[optimize] (maskgate.optimize.options.OptimizeOptions fields), [loso] (leave one source out:
+`maskgate build --loso`), [walkup] (walk-up sequences through the firmware: `maskgate evaluate
+--door`) and [quick], whose keys override [train] for `--quick`.
+
+One precedence rule, here and nowhere else (`settings`): an option given on the command line
+wins over the config file, which wins over the defaults below (and, for [train] and
+[optimize], over the dataclass defaults they leave to).
 """
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ import copy
 import tomllib
 from pathlib import Path
 
+from maskgate import budget, contract
 from maskgate.data.catalogue import DEFAULT_DOWNLOAD_DIR
 from maskgate.errors import DataError
 
@@ -33,10 +43,27 @@ DEFAULTS = {
         "synth_masks": False,
         "synth_splits": ["train", "val"],
     },
-    "train": {},
-    "quantize": {"model_max_kb": 230, "heap_kb": 260, "threshold": 0.5, "calibration_images": 300},
-    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face or eyes + margin)
-    "evaluate": {"sources": ["face-mask-chandrikadeb7"], "camera_crop": False},
+    "train": {},  # maskgate.train.TrainConfig's defaults
+    # heap_kb: the build's own cap on model + board arena; the board's memory on every release is checked anyway
+    "quantize": {"model_max_kb": budget.MODEL_MAX_BYTES / 1024, "heap_kb": budget.HEAP_BYTES / 1024,
+                 "threshold": contract.THRESHOLD, "calibration_images": 300},
+    # max_false_open: the share of validation faces without a mask the door may read as masked;
+    # it picks the threshold (maskgate.operating_point) and replaces [quantize] threshold in the
+    # manifest. hysteresis: the door's (firmware door.hysteresis), which the choice accounts for;
+    # -1 = the firmware's default. max_false_open 0 = off (the [quantize] threshold ships).
+    "operating_point": {"max_false_open": 0.0, "hysteresis": -1.0},
+    # camera_crop: also evaluate each source framed as the firmware frames it (Haar face or eyes + margin);
+    # micro_sample: images also run through tflite-micro (0: none);
+    # door: also run the walk-up sequences ([walkup]) through the firmware on the virtual board
+    "evaluate": {"sources": ["face-mask-chandrikadeb7"], "camera_crop": False, "micro_sample": 200, "door": False},
+    "optimize": {},  # maskgate.optimize.options.OptimizeOptions' defaults
+    # leave one source out: one training per source with that source held out and evaluated on;
+    # face_stage_sources are scenes, classified where the face stage finds a face (no face: the
+    # door stays closed); train overrides [train] (a shorter schedule; say so in the report);
+    # synth_limit caps the synthetic masks per fold (0: as [data] says)
+    "loso": {"sources": [], "face_stage_sources": [], "train": {}, "synth_limit": 0},
+    # walk-up sequences (maskgate.walkup): visits per class, empty-scene frames, worker processes
+    "walkup": {"visits": 1000, "empty_frames": 10000, "seed": 0, "workers": 1},
     # --quick: these [train] overrides, and synthetic masks on at most synth_limit faces
     "quick": {"max_train": 1500, "max_val": 400, "epochs": 3, "synth_limit": 500},
 }
@@ -67,4 +94,45 @@ def load_config(path=None) -> dict:
             raise DataError(f"{path}: unknown sections {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
         config = _merge(config, values, "")
         config["path"] = str(path)
+    check(config, str(path or "(defaults)"))
     return config
+
+
+def settings(section: str, config_file=None, **given) -> dict:
+    """The settings of one stage: DEFAULTS[section], under the config file's [section] (when
+    `config_file` is given), under the options given on the command line (those not None; a
+    dict, such as --arch-option's, is merged key by key)."""
+    values = load_config(config_file)[section]
+    return _merge(values, {k: v for k, v in given.items() if v is not None}, section)
+
+
+def check(config: dict, where: str) -> None:
+    """Refuse bad [operating_point], [loso] and [walkup] values before anything runs."""
+    def need(ok, key, rule):
+        if not ok:
+            section, _, name = key.partition(".")
+            raise DataError(f"{where}: [{section}] {name} must be {rule} (got {config[section].get(name)!r})")
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    op = config["operating_point"]
+    unknown = sorted(set(op) - set(DEFAULTS["operating_point"]))
+    need(not unknown, "operating_point." + (unknown[0] if unknown else ""), "one of max_false_open, hysteresis")
+    need(number(op["max_false_open"]) and 0 <= op["max_false_open"] < 1, "operating_point.max_false_open",
+         "a share in [0, 1) (0: keep the [quantize] threshold)")
+    need(number(op["hysteresis"]) and (op["hysteresis"] == -1 or 0 <= op["hysteresis"] < 0.5),
+         "operating_point.hysteresis", "in [0, 0.5), or -1 for the firmware's default")
+    loso = config["loso"]
+    names = loso["sources"]
+    need(isinstance(names, list) and all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names)
+         and len(names) != 1, "loso.sources", "a list of two or more distinct source names (or empty)")
+    need(isinstance(loso["face_stage_sources"], list) and set(loso["face_stage_sources"]) <= set(names),
+         "loso.face_stage_sources", "a list of names from [loso] sources")
+    need(isinstance(loso["train"], dict), "loso.train", "a table of [train] settings")
+    need(isinstance(loso["synth_limit"], int) and not isinstance(loso["synth_limit"], bool) and loso["synth_limit"] >= 0,
+         "loso.synth_limit", "an integer >= 0")
+    walk = config["walkup"]
+    for key, low in (("visits", 1), ("empty_frames", 0), ("workers", 1), ("seed", 0)):
+        need(isinstance(walk.get(key), int) and not isinstance(walk.get(key), bool) and walk[key] >= low,
+             f"walkup.{key}", f"an integer >= {low}")

@@ -1,19 +1,23 @@
 """Float vs int8, side by side: accuracy, per-class precision/recall/F1, confusion matrices,
 ROC AUC, per-source breakdown, plots and a Markdown report, plus a check that tflite-micro
-(the interpreter the board runs) agrees with LiteRT on the int8 outputs."""
+(the interpreter the board runs) agrees with LiteRT on the int8 outputs.
+
+And the model judged as a door (int8, what the board runs; maskgate.door_metrics): false opens
+and false denies per source with 95 % intervals, per group where the file names say who is in
+the picture (maskgate.groups), a DET plot with the operating point marked, and the operating
+point a max_false_open setting picks on validation data (maskgate.operating_point)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from maskgate import contract
+from maskgate import bundle, contract, door_metrics, door_report, groups
 from maskgate.atomic import save_figure, write_json, write_text
 from maskgate.data.arrays import load_split
 from maskgate.errors import DataError
-from maskgate.optimize.quantize import FLOAT_FILE, INT8_FILE, MANIFEST_FILE
-from maskgate.runtime import LiteModel, micro_raw
+from maskgate.markdown import percent, table
+from maskgate.runtime import LiteModel, decide, micro_raw, to_class_probabilities
 
 
 # ---------------------------------------------------------------- metrics (plain numpy)
@@ -41,14 +45,6 @@ def roc_auc(y_true_bin, score) -> float | None:
         return None
     fpr, tpr = roc_curve(y_true_bin, score)
     return float(np.trapezoid(tpr, fpr))
-
-
-def decide(probs: np.ndarray, labels, threshold: float) -> np.ndarray:
-    """Class index per row: binary models use the contract threshold on P(positive label)."""
-    if len(labels) == 2:
-        positive = labels.index(contract.POSITIVE_LABEL)
-        return np.where(probs[:, positive] >= threshold, positive, 1 - positive)
-    return probs.argmax(axis=1)
 
 
 def board_agreement(probs: np.ndarray, labels, threshold: float, board_labels, board_probs) -> dict:
@@ -120,6 +116,59 @@ def _is_dataset_folder(spec: str) -> bool:
     return p.is_dir() and not (p / "manifest.csv").exists()
 
 
+# ---------------------------------------------------------------- the door
+def faces_found(rows, camera_crop: bool, face_stage_sources=()) -> np.ndarray | None:
+    """Which pictures the face stage found a face in (None: no face stage, every picture is
+    classified). Camera-framed sections and face-stage sources ran the face stage at import:
+    their rows without a face box are pictures the door would never classify."""
+    if not camera_crop and not face_stage_sources:
+        return None
+    return np.array([r["face"] is not None or not (camera_crop or r["source"] in face_stage_sources) for r in rows])
+
+
+def door_section(rows, p_mask, thresholds, found=None, staged_sources=()) -> dict:
+    """Door metrics of one evaluated dataset at each (name, threshold): overall, per source and,
+    for sources whose file names say who is pictured (UTKFace), per group."""
+    labels = [r["label"] for r in rows]
+    sources = np.array([r["source"] for r in rows], dtype=object)
+    paths = [r["path"] for r in rows]
+    named = [s for s in sorted(set(sources.tolist())) if groups.is_utkface_named([p for p, src in zip(paths, sources) if src == s])]
+    staged = set() if found is None else set(staged_sources)
+    out = {"face_stage": found is not None, "face_stage_sources": sorted(staged), "at": []}
+    for name, t in thresholds:
+        at = {"name": name, "threshold": float(t),
+              "overall": door_metrics.door_rates(labels, p_mask, t, found),
+              "per_source": door_metrics.rates_by(sources, labels, p_mask, t, found),
+              "groups": {}}
+        # "face found" only where the face stage ran (elsewhere every picture is classified)
+        for src, r in at["per_source"].items():
+            if src not in staged:
+                r.pop("face_found", None)
+        if not set(sources.tolist()) <= staged:
+            at["overall"].pop("face_found", None)
+        for src in named:
+            sel = sources == src
+            at["groups"][src] = groups.false_opens_by_group(
+                [p for p, keep in zip(paths, sel) if keep], [lab for lab, keep in zip(labels, sel) if keep],
+                np.asarray(p_mask)[sel], t, None if found is None else found[sel])
+        out["at"].append(at)
+    return out
+
+
+def door_curves(rows, p_mask, found=None) -> dict:
+    """error_curves overall (when several sources) and per source."""
+    labels = np.array([r["label"] for r in rows], dtype=object)
+    sources = np.array([r["source"] for r in rows], dtype=object)
+    curves = {}
+    names = sorted(set(sources.tolist()))
+    for src in names:
+        sel = sources == src
+        curves[src] = door_metrics.error_curves(labels[sel], np.asarray(p_mask)[sel], None if found is None else found[sel])
+    if len(names) > 1:
+        curves["all"] = door_metrics.error_curves(labels, p_mask, found)
+    return curves
+
+
 # ---------------------------------------------------------------- plots and report
 def _plt():
     import matplotlib
@@ -165,43 +214,44 @@ def plot_roc(curves: dict, path: Path, title: str):
     plt.close(fig)
 
 
-def _pct(v):
-    return "–" if v is None else f"{v * 100:.2f} %"
+def class_report(metrics_of_kind: dict, labels) -> str:
+    """Precision, recall, F1 and support per label (the form of the paper's Tables 4 and 5)."""
+    return table(["label", "precision", "recall", "F1", "support"],
+                 [[name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]
+                  for name, c in ((n, metrics_of_kind["per_class"][n]) for n in labels)])
+
+
+def confusion_table(confusion_matrix, labels, corner: str = "") -> str:
+    """Rows true, columns predicted."""
+    return table([corner, *labels], [[name, *row] for name, row in zip(labels, confusion_matrix)])
 
 
 def markdown_report(result: dict) -> str:
     labels = result["labels"]
+    auc = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [f"# Evaluation of `{result['model']}`", ""]
     lines += [
         f"int8 model {result['int8_bytes'] / 1024:.1f} KB, float model "
         f"{(result['float_bytes'] or 0) / 1024:.1f} KB; threshold {result['threshold']} on P({contract.POSITIVE_LABEL}).",
         "",
-        "| data | images | float acc | int8 acc | int8 − float | float AUC | int8 AUC |",
-        "|---|---|---|---|---|---|---|",
+        table(["data", "images", "float acc", "int8 acc", "int8 − float", "float AUC", "int8 AUC"],
+              [[s["name"], s["images"], percent(s["float"]["accuracy"]), percent(s["int8"]["accuracy"]),
+                "–" if s["float"]["accuracy"] is None else f"{(s['int8']['accuracy'] - s['float']['accuracy']) * 100:+.2f} pp",
+                auc(s["float"]["roc_auc"]), auc(s["int8"]["roc_auc"])] for s in result["datasets"]]),
     ]
-    for s in result["datasets"]:
-        f, q = s["float"], s["int8"]
-        diff = "–" if f["accuracy"] is None else f"{(q['accuracy'] - f['accuracy']) * 100:+.2f} pp"
-        auc = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
-        lines.append(f"| {s['name']} | {s['images']} | {_pct(f['accuracy'])} | {_pct(q['accuracy'])} | {diff} | {auc(f['roc_auc'])} | {auc(q['roc_auc'])} |")
+    lines += [""] + door_markdown(result)
     for s in result["datasets"]:
         lines += ["", f"## {s['name']}", ""]
         for kind in ("int8", "float"):
             m = s[kind]
-            lines += [f"**{kind}** classification report", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-            for name in labels:
-                c = m["per_class"][name]
-                lines.append(f"| {name} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |")
+            lines += [f"**{kind}** classification report", "", class_report(m, labels)]
             lines += ["", "confusion (rows true, columns predicted: " + ", ".join(labels) + ")", ""]
-            lines += ["| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-            for name, row in zip(labels, m["confusion"]):
-                lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-            lines.append("")
+            lines += [confusion_table(m["confusion"], labels), ""]
         if len(s["per_source"]) > 1:
-            lines += ["per source:", "", "| source | images | float acc | int8 acc |", "|---|---|---|---|"]
-            for name, ps in s["per_source"].items():
-                lines.append(f"| {name} | {ps['images']} | {_pct(ps['float_accuracy'])} | {_pct(ps['int8_accuracy'])} |")
-            lines.append("")
+            lines += ["per source:", "", table(["source", "images", "float acc", "int8 acc"],
+                                               [[name, ps["images"], percent(ps["float_accuracy"]),
+                                                 percent(ps["int8_accuracy"])] for name, ps in s["per_source"].items()]),
+                      ""]
         lines += [f"![confusion]({s['confusion_png']})", f"![roc]({s['roc_png']})", ""]
     micro = result.get("tflite_micro")
     if micro:
@@ -216,51 +266,107 @@ def markdown_report(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _board_manifest(int8_path: Path, manifest: dict) -> dict:
+    """The manifest the board's config.json is made from (a minimal one for a bare .tflite)."""
+    if manifest.get("model_file") == int8_path.name:
+        return manifest
+    return bundle.describe(int8_path)
+
+
+def door_markdown(result: dict) -> list[str]:
+    """The door part of the report: operating point, per-source rates, groups, plots."""
+    lines = ["## The model as a door (int8)", "",
+             "A false open is a face without a mask read as masked (P(mask) ≥ threshold); a false deny a masked "
+             "face not let in. On camera-framed data (and face-stage sources) a picture where the face stage "
+             "finds no face keeps the door closed: never a false open, always a false deny. "
+             + door_report.interval_note(), ""]
+    op = result.get("operating_point")
+    if op:
+        lines += door_report.operating_point_lines(op, shipped=result.get("operating_point_shipped", True))
+    for s in result["datasets"]:
+        lines += [f"**{s['name']}**", ""] + door_report.door_table(s) + [""]
+        for src, g in s["door"]["at"][0]["groups"].items():
+            lines += door_report.group_tables(g, src)
+        lines += [f"![door {s['name']}]({s['door_png']})", ""]
+    if result.get("walkup"):
+        from maskgate.walkup import summary
+
+        lines += summary.markdown(result["walkup"])
+    return lines
+
+
 # ---------------------------------------------------------------- the command
-def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_crop: bool = False) -> dict:
-    """MODEL is a .tflite int8 file or a folder holding maskgate_int8.tflite (+ float + manifest).
-    camera_crop: each dataset folder is evaluated twice, as published and framed as the camera
-    frames it (see resolve_data)."""
-    model_path = Path(model_path)
-    bundle = model_path if model_path.is_dir() else model_path.parent
-    int8_path = model_path if model_path.is_file() else bundle / INT8_FILE
-    if not int8_path.exists():
-        raise DataError(f"no int8 model at {int8_path}")
-    manifest_path = bundle / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    labels = manifest.get("contract", {}).get("labels", list(contract.LABELS_BINARY))
-    threshold = manifest.get("contract", {}).get("threshold", contract.THRESHOLD)
-    float_path = bundle / (manifest.get("float_model_file") or FLOAT_FILE)
+def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_crop: bool = False,
+             face_stage_sources=(), max_false_open: float | None = None, choose_on: str | None = None,
+             hysteresis: float | None = None, door: dict | None = None) -> dict:
+    """MODEL is a model bundle (maskgate.bundle: its folder, or its int8 .tflite) or any int8
+    .tflite. camera_crop: each dataset folder is evaluated twice, as published and framed as
+    the camera frames it (see resolve_data). face_stage_sources: sources of a manifest imported
+    with the face stage (crop_faces), whose rows without a face box the door never classifies.
+    max_false_open + choose_on (an import folder or manifest, its val split): also report the
+    door at the threshold that setting picks there (maskgate.operating_point), without
+    changing the model's manifest.
+    door: run walk-up sequences through the firmware made from the evaluated pictures
+    ({visits, empty_frames, seed, workers, scenes}; maskgate.walkup)."""
+    from maskgate import operating_point
+
+    model = bundle.load(model_path)
+    labels, threshold, manifest, int8_path = model.labels, model.threshold, model.manifest, model.int8_path
     int8_bytes = int8_path.read_bytes()
     models = {"int8": LiteModel(int8_bytes)}
-    if float_path.exists():
-        models["float"] = LiteModel(float_path.read_bytes())
+    if model.float_path:
+        models["float"] = LiteModel(model.float_path.read_bytes())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     result = {
-        "model": str(int8_path), "labels": labels, "threshold": threshold,
-        "int8_bytes": len(int8_bytes), "float_bytes": float_path.stat().st_size if float_path.exists() else None,
+        "model": str(model.int8_path), "labels": labels, "threshold": threshold,
+        "int8_bytes": len(int8_bytes), "float_bytes": model.float_path.stat().st_size if model.float_path else None,
         "datasets": [],
     }
+    # the thresholds the door is judged at: the manifest's, and the one before its operating
+    # point was chosen (what the choice cost) or the one a setting given here picks
+    door_thresholds = [("manifest", threshold)]
+    shipped_op = manifest.get("operating_point")
+    if shipped_op:
+        result["operating_point"], result["operating_point_shipped"] = shipped_op, True
+        if shipped_op["base_threshold"] != threshold:
+            door_thresholds.append(("base", shipped_op["base_threshold"]))
+    if max_false_open is not None:
+        if choose_on is None:
+            raise DataError("max_false_open needs validation data to choose on (an import folder or manifest.csv)")
+        spec, _, split = choose_on.partition(":") if not Path(choose_on).exists() else (choose_on, "", "")
+        csv = Path(spec) / "manifest.csv" if Path(spec).is_dir() else Path(spec)
+        if not csv.is_file():
+            raise DataError(f"{choose_on}: the operating point is chosen on an import's val split: give an import "
+                            "folder or its manifest.csv (a dataset folder would be evaluated whole, as test data)")
+        hyst = operating_point.firmware_hysteresis() if hysteresis is None else hysteresis
+        op = operating_point.choose_on_manifest(int8_bytes, csv, labels, max_false_open, hyst, threshold,
+                                                split=split or operating_point.SPLIT)
+        result["operating_point"], result["operating_point_shipped"] = op, False
+        door_thresholds.append(("operating point", op["threshold"]))
+    result["door_thresholds"] = door_thresholds
     first_pixels = None
     runs = []
     for spec in data_specs:
         runs.append((spec, False))
         if camera_crop and _is_dataset_folder(spec):
             runs.append((spec, True))
+    positive = labels.index(contract.POSITIVE_LABEL)
+    visitor_rows = []
     for spec, crop in runs:
         name, manifest_csv, split = resolve_data(spec, out_dir, camera_crop=crop)
         data = load_split(manifest_csv, split, labels)
         if len(data["y"]) == 0:
             raise DataError(f"{spec}: no images with labels {labels} in split {split or 'all'}")
         first_pixels = data["x32"] if first_pixels is None else first_pixels
+        if not crop:
+            visitor_rows += data["rows"]
         section = {"name": name, "images": int(len(data["y"])), "per_source": {}}
         probs = {kind: m.probabilities(data["x32"]) for kind, m in models.items()}
         if "float" not in probs:
             probs["float"] = probs["int8"]  # no float model: report int8 in both columns
         curves = {}
-        positive = labels.index(contract.POSITIVE_LABEL)
         for kind, p in probs.items():
             section[kind] = metrics(data["y"], p, labels, threshold)
             fpr, tpr = roc_curve((data["y"] == positive).astype(int), p[:, positive])
@@ -272,11 +378,18 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
                 "images": int(mask.sum()),
                 **{f"{k}_accuracy": float((decide(p[mask], labels, threshold) == data["y"][mask]).mean()) for k, p in probs.items()},
             }
+        found = faces_found(data["rows"], crop, face_stage_sources)
+        p_mask = probs["int8"][:, positive]
+        staged = {r["source"] for r in data["rows"]} if crop else set(face_stage_sources)
+        section["door"] = door_section(data["rows"], p_mask, door_thresholds, found, staged)
         slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
         section["confusion_png"] = f"confusion-{slug}.png"
         section["roc_png"] = f"roc-{slug}.png"
+        section["door_png"] = f"door-{slug}.png"
         plot_confusions(section, labels, out_dir / section["confusion_png"])
         plot_roc(curves, out_dir / section["roc_png"], name)
+        door_report.plot_door(door_curves(data["rows"], p_mask, found), door_thresholds, out_dir / section["door_png"],
+                              f"{name} (int8)")
         result["datasets"].append(section)
 
     if micro_sample and first_pixels is not None and len(first_pixels):
@@ -285,7 +398,6 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
         micro = micro_raw(int8_bytes, sample).reshape(len(sample), -1).astype(np.int32)
         lite_p = models["int8"].dequantize(lite.astype(np.int8))
         micro_p = models["int8"].dequantize(micro.astype(np.int8))
-        from maskgate.runtime import to_class_probabilities
 
         result["tflite_micro"] = {
             "images": int(len(sample)),
@@ -294,6 +406,15 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
             "same_label": float((decide(to_class_probabilities(lite_p), labels, threshold)
                                  == decide(to_class_probabilities(micro_p), labels, threshold)).mean()),
         }
+    if door is not None:
+        from maskgate import walkup
+
+        scenes = door.get("scenes") or walkup.scenes_folder([spec for spec, _ in runs])
+        walk = walkup.evaluate_door(int8_path, _board_manifest(int8_path, manifest),
+                                    walkup.pictures_from_rows(visitor_rows, face_stage_sources), out_dir,
+                                    door.get("visits", 1000), door.get("empty_frames", 10000), door.get("seed", 0),
+                                    door.get("workers", 1), scenes)
+        result["walkup"] = {k: v for k, v in walk.items() if k != "visits"}
     write_text(out_dir / "report.md", markdown_report(result))
     write_json(out_dir / "metrics.json", result)
     return result

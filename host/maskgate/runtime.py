@@ -63,6 +63,15 @@ class LiteModel:
         return to_class_probabilities(p)
 
 
+def decide(probs: np.ndarray, labels, threshold: float) -> np.ndarray:
+    """Class index per row, as the firmware decides: binary models use the threshold on
+    P(positive label), the others the most probable class."""
+    if len(labels) == 2:
+        positive = list(labels).index(contract.POSITIVE_LABEL)
+        return np.where(probs[:, positive] >= threshold, positive, 1 - positive)
+    return probs.argmax(axis=1)
+
+
 def to_class_probabilities(outputs: np.ndarray) -> np.ndarray:
     outputs = np.asarray(outputs, dtype=np.float32).reshape(len(outputs), -1)
     if outputs.shape[1] == 1:

@@ -5,20 +5,19 @@ reproduce or inspect the run."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from maskgate import contract, nets
-from maskgate.atomic import replacing, save_figure, write_json
+from maskgate import contract, nets, run_folder
+from maskgate.atomic import replacing, save_figure
 from maskgate.data.arrays import load_split
 from maskgate.data.augment import AugmentConfig, augment_batch
+from maskgate.digest import sha256_file
 from maskgate.errors import DataError
-from maskgate.evaluate import decide
-from maskgate.runtime import to_class_probabilities
+from maskgate.runtime import decide, to_class_probabilities
 from maskgate.tfenv import keras, seed_everything
 from maskgate.weight_averaging import WeightAverage, recompute_batch_norm
 
@@ -141,10 +140,6 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.stop()
 
 
-def file_sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def load_training_data(data_manifest, cfg: TrainConfig):
     labels = contract.labels_for(cfg.num_classes)
     train = load_split(data_manifest, "train", labels, with_aug=cfg.augment, limit=cfg.max_train, seed=cfg.seed)
@@ -167,13 +162,14 @@ def fit(model, train: dict, val: dict, cfg: TrainConfig, out_dir: Path, extra_ca
     callbacks = [
         schedule,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.stop_patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
+        keras.callbacks.CSVLogger(str(out_dir / run_folder.HISTORY_FILE)),
         EpochProgress(cfg.epochs),
         *extra_callbacks,
     ]
     if checkpoint:
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(str(out_dir / "model.keras"), monitor="val_accuracy", save_best_only=True)
+            keras.callbacks.ModelCheckpoint(str(out_dir / run_folder.MODEL_FILE), monitor="val_accuracy",
+                                            save_best_only=True)
         )
     history = model.fit(
         batches,
@@ -210,9 +206,6 @@ def plot_curves(history_csv: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
-BEST_CHECKPOINT = "model-best.keras"  # with SWA: the best-val-accuracy checkpoint, for comparison
-
-
 def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
     """Train `cfg.arch` on the manifest's train split, select on its val split.
     Writes RUN/model.keras (best val accuracy, or the SWA average when cfg.swa_start is set),
@@ -234,14 +227,14 @@ def train(data_manifest, out_dir, cfg: TrainConfig | None = None) -> Path:
     elif averager:  # early stopping came before the averaging began: the best checkpoint stays
         swa = {"skipped": f"training stopped after epoch {len(history.history['loss'])}, before swa_start {cfg.swa_start}"}
     seconds = time.time() - started
-    plot_curves(out_dir / "history.csv", out_dir / "curves.png")
+    plot_curves(out_dir / run_folder.HISTORY_FILE, out_dir / run_folder.CURVES_FILE)
     epochs_run = len(history.history.get("loss", []))
-    write_json(
-        out_dir / "config.json",
+    run_folder.write_record(
+        out_dir,
         {
             "train": asdict(cfg),
             "data_manifest": str(Path(data_manifest).resolve()),
-            "data_manifest_sha256": file_sha256(data_manifest),
+            "data_manifest_sha256": sha256_file(data_manifest),
             "train_images": int(len(train_data["y"])),
             "val_images": int(len(val_data["y"])),
             "labels": list(contract.labels_for(cfg.num_classes)),
@@ -266,8 +259,8 @@ def _average_weights(model, averager: WeightAverage, train_data, val_data, cfg: 
     probabilities = to_class_probabilities(model.predict(contract.to_float_input(val_data["x32"]), verbose=0, batch_size=256))
     predicted = decide(probabilities, list(contract.labels_for(cfg.num_classes)), contract.THRESHOLD)
     val_accuracy = float(np.mean(predicted == val_data["y"]))
-    (out_dir / "model.keras").replace(out_dir / BEST_CHECKPOINT)
-    with replacing(out_dir / "model.keras") as tmp:
+    (out_dir / run_folder.MODEL_FILE).replace(out_dir / run_folder.BEST_CHECKPOINT)
+    with replacing(out_dir / run_folder.MODEL_FILE) as tmp:
         model.save(tmp)
     return {"start_epoch": cfg.swa_start, "epochs_averaged": averager.count, "bn_batches": used,
             "val_accuracy": val_accuracy}

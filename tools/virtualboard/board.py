@@ -13,7 +13,7 @@ in one process. Imports the camera does not have fail, as they would there.
     board.door_events()                  # [(time_ms, "open" | "closed"), ...] from the relay pin
 
 `firmware` picks the OpenMV release emulated (releases.py; default the newest): its modules,
-the names and arguments they accept, where the card is, and its memory (maskgate.budget).
+the names and arguments they accept, where the card is, and its memory (maskgate.memory).
 The door relay is read from the modelled pin (pyb.py) and the way it is wired (`relay`:
 which pin, which level opens the door; by default what the installed config.json says when
 that is valid, else the firmware's defaults), never through the firmware's own reading of
@@ -31,7 +31,6 @@ from __future__ import annotations
 import builtins
 import collections
 import csv
-import hashlib
 import io
 import json
 import tempfile
@@ -41,7 +40,8 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskgate import budget, firmware
+from maskgate import budget, bundle, firmware, memory
+from maskgate.digest import sha256_bytes
 from maskgate.errors import BoardError
 
 from .. import board_config
@@ -140,7 +140,7 @@ class VirtualBoard:
         self.api = self.release.inference
         self.firmware_version = self.release.version
         # heap_bytes: one heap area of that many usable bytes (a test's small heap); else the release's
-        self.heap = budget.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
+        self.heap = memory.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
         self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
         self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
         self.arena_known: dict[str, int] = {}  # the same per model file (sha256), from the manifests
@@ -181,12 +181,12 @@ class VirtualBoard:
             if config is not None:
                 self.write_config(config)
             return self.config
-        manifest = manifest if manifest is not None else board_config.manifest_for_model(model)
+        manifest = manifest if manifest is not None else bundle.describe(model)
         data = Path(model).read_bytes()
         if self.arena_used is None:  # without the manifest's figures ml.py measures the model itself
             self.arena_used = budget.manifest_arena_used(manifest, data, measure=False)
         if self.arena_used:
-            self.arena_known[hashlib.sha256(data).hexdigest()] = self.arena_used
+            self.arena_known[sha256_bytes(data)] = self.arena_used
         det = (manifest.get("face_stage") or {}).get("detector") or {}
         if det.get("sha256") and budget.manifest_arena_used(det, b"", measure=False):
             self.arena_known[det["sha256"]] = budget.manifest_arena_used(det, b"", measure=False)
@@ -272,14 +272,14 @@ class VirtualBoard:
 
     def arena_for(self, data: bytes) -> int | None:
         """arena_used_bytes() of a model file as the manifests told it (None: ml.py measures)."""
-        known = self.arena_known.get(hashlib.sha256(data).hexdigest())
+        known = self.arena_known.get(sha256_bytes(data))
         return known if known or self.arena_known else self.arena_used  # arena_used= alone: any model
 
     def framebuffer_free(self) -> int:
         """What fb_alloc can still hand out (omv_boardconfig.h: FB_SIZE + FB_ALLOC_SIZE less
         the frame), for the <= 4.5.5 arena and load_to_fb models."""
         sensor = self._modules.get("sensor")
-        frame = sensor.width() * sensor.height() * 2 if sensor else budget.QVGA_RGB565
+        frame = sensor.width() * sensor.height() * 2 if sensor else memory.QVGA_RGB565
         return self.release.memory.spill_bytes - frame - self.fb_models
 
     def _import(self, name, globals=None, locals=None, fromlist=(), level=0):

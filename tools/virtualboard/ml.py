@@ -31,7 +31,7 @@ quantization says; uint8 models get p, float models p / 255. ndarray inputs use 
 scale and zero point with a truncating cast (py_ml.c py_ml_process_input). Outputs come back
 dequantized (a postprocess callback gets the raw tensors on 4.8+).
 
-The heap (maskgate.budget Heap and MEMORY, the same rows quantize and deploy plan with): the
+The heap (maskgate.memory Heap and MEMORY, the same rows quantize and deploy plan with): the
 model takes its allocation from the GC heap (or the frame buffer with load_to_fb on 4.x, the
 UMA pool on 5.0); tflite-micro first plans the arena in the largest free block ("Failed to
 allocate tensors" when it cannot), then the release's rounding of it is allocated (MemoryError
@@ -42,7 +42,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskgate import budget
+from maskgate import budget, memory
+from maskgate.digest import sha256_bytes
 
 
 def _interpreter(data: bytes, arena_size: int):
@@ -81,9 +82,7 @@ def arena_used(data: bytes, known: int | None = None) -> int:
     scratch (maskgate.budget)."""
     if known:
         return int(known)
-    import hashlib
-
-    key = hashlib.sha256(data).hexdigest()
+    key = sha256_bytes(data)
     if key not in _measured_arena:
         _measured_arena[key] = budget.manifest_arena_used({}, data)
     return _measured_arena[key]
@@ -136,7 +135,7 @@ class _Engine:
 
     def __init__(self, board, path, load_to_fb: bool):
         release = board.release
-        mem = budget.memory(release.version)
+        mem = memory.for_release(release.version)
         data = board.card.read_bytes(path)
         try:
             used = arena_used(data, board.arena_for(data))  # each model its own figure

@@ -4,7 +4,7 @@ One row per release: which modules and names exist, which arguments they take, w
 card and the built-in files are. Each field names the OpenMV file it was read from (github.com
 openmv/openmv at the release tag; 4.x keeps its sources under src/omv/, 5.0 at the top level).
 The memory of each release (heap blocks, arena rounding, where a model goes) is not here but in
-maskgate.budget MEMORY, the table quantize and deploy use as well.
+maskgate.memory MEMORY, the table quantize and deploy use as well.
 
     VirtualBoard(frames, firmware="4.8.1")      # or maskgate simulate --firmware 4.8.1
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maskgate import budget
+from maskgate import memory
 from maskgate.errors import DataError
 
 
@@ -32,8 +32,8 @@ class Release:
     omv_names: tuple  # the omv module's functions beside version_* (py_omv.c)
 
     @property
-    def memory(self) -> budget.FirmwareMemory:
-        return budget.memory(self.version)
+    def memory(self) -> memory.FirmwareMemory:
+        return memory.for_release(self.version)
 
     def version_tuple(self) -> tuple:
         return tuple(int(p) for p in self.version.split("."))
@@ -68,7 +68,7 @@ RELEASES = {
                      True, "/sdcard", ("arch", "board_type", "board_id", "debug_mode")),
 }
 NEWEST = max(RELEASES, key=lambda v: RELEASES[v].version_tuple())
-assert tuple(RELEASES) == budget.EMULATED, "budget.MEMORY and RELEASES name the same releases"
+assert tuple(RELEASES) == memory.EMULATED, "memory.MEMORY and RELEASES name the same releases"
 
 
 def release(version: str | None = None) -> Release:

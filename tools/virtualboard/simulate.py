@@ -55,22 +55,6 @@ class FrameReporter:
             self.next_frame += 1
 
 
-def parse_overrides(pairs) -> dict:
-    """["door.k=2", "face_detection=false"] -> {"door.k": 2, "face_detection": False}."""
-    out = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise DataError(f"--set takes KEY=VALUE (e.g. door.hold_s=2), not {pair!r}")
-        key = key.strip()
-        try:
-            # JSON for numbers, booleans, lists; a hash stays text even when all digits
-            out[key] = value if key.endswith("sha256") else json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def _stop_on_first_ctrl_c(board):
     """Ctrl-C (SIGINT) stops the board at its next frame, as stop() does, instead of raising
     KeyboardInterrupt wherever the interpreter happens to be (inside a firmware module being

@@ -4,13 +4,14 @@ import sys
 
 import click
 
+from maskgate import __version__
 from maskgate.errors import MaskgateError
 
 from . import board, data, model, optimize
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="maskgate")
+@click.version_option(__version__, prog_name="maskgate")
 def main():
     """maskgate: build, shrink, deploy and check a face-mask door controller for the OpenMV Cam H7."""
 

@@ -5,11 +5,19 @@ import sys
 
 import click
 
-from maskgate.budget import EMULATED, NEWEST
+from maskgate.memory import EMULATED, NEWEST
 
 PORT_HELP = ("The camera's serial port (/dev/ttyACM0, /dev/cu.usbmodem*, COMn; a virtual board's /dev/pts/N). "
              "Default: $MASKGATE_PORT, else the only camera-like port. Opened at 115200 baud, never 921600 "
              "(the OpenMV IDE's rate).")
+
+
+def _settings(pairs) -> dict:
+    """--set KEY=VALUE pairs, typed, the keys checked against the firmware's config.json."""
+    from maskgate import keyvalue
+    from maskgate.board.board_config import setting_keys
+
+    return keyvalue.parse(pairs, "--set", setting_keys())
 
 
 def _bar(description, total):
@@ -62,14 +70,13 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
       maskgate simulate --frames clip.mp4 --model runs/a/maskgate_int8.tflite --set door.k=5
       maskgate simulate --frames faces/ --pty      # then point the board tools at /dev/pts/N
     """
-    from maskgate.board.virtualboard.simulate import parse_overrides
     from maskgate.board.virtualboard.simulate import simulate as run_simulation
 
     if api == "tf":
         firmware = "4.5.5"
     summary = run_simulation(frames, model, pty=pty, json_lines=json_lines, fps=fps, realtime=realtime,
                              loop=loop, card=card, firmware=firmware, max_frames=max_frames,
-                             overrides=parse_overrides(settings),
+                             overrides=_settings(settings),
                              echo=(lambda text: sys.stderr.write(text)) if echo else None)
     if summary["crash"]:
         click.secho("the firmware crashed:\n" + summary["crash"], fg="red", err=True)
@@ -122,7 +129,7 @@ def deploy(port, model, to_drive, via, settings, dry_run, rollback, force, firmw
     """
     from maskgate.board import deploy as deploying
     from maskgate.board.link import find_port
-    from maskgate.board.virtualboard.simulate import default_model, parse_overrides
+    from maskgate.board.virtualboard.simulate import default_model
 
     port = None if to_drive else find_port(port)
     log = lambda text: click.echo(text, err=True)  # noqa: E731
@@ -131,7 +138,7 @@ def deploy(port, model, to_drive, via, settings, dry_run, rollback, force, firmw
         click.echo(f"rolled back to model {str(result['model_sha256'])[:12]}...")
         return
     model = model or default_model()
-    result = deploying.deploy(model, port=port, to_drive=to_drive, via=via, overrides=parse_overrides(settings),
+    result = deploying.deploy(model, port=port, to_drive=to_drive, via=via, overrides=_settings(settings),
                               dry_run=dry_run, force=force, firmware=firmware, log=log)
     plan = result["plan"]
     if dry_run:

@@ -1,11 +1,14 @@
-"""CLI commands: train, quantize, info, evaluate, build."""
+"""CLI commands: train, quantize, info, evaluate, build, ship."""
 import json
 import os
 from pathlib import Path
 
 import click
 
-from maskgate import budget, contract
+from maskgate import budget, keyvalue
+
+CONFIG_HELP = ("Build config (TOML), e.g. configs/default.toml: its [{section}] settings, for every option not "
+               "given here (options over the file over the defaults).")
 
 
 def _manifest_path(data: str) -> Path:
@@ -13,18 +16,12 @@ def _manifest_path(data: str) -> Path:
     return p / "manifest.csv" if p.is_dir() else p
 
 
-def _parse_options(pairs) -> dict:
-    """key=value pairs -> dict with numbers and booleans parsed (for --arch-option)."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{pair!r} is not key=value")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+def check_arch(arch: str, options: dict, option: str, options_option: str | None = None) -> None:
+    """An architecture name and its options as `nets` knows them (a typo is named: exit 2)."""
+    from maskgate import nets
+
+    keyvalue.check_keys([arch], nets.names(), option, "architecture")
+    keyvalue.check_keys(options, nets.options(arch), options_option or option, f"option of {arch}")
 
 
 LIBTFLM_HELP = ("Checkout of github.com/openmv/libtflm: count the M7 instructions on the emulated Cortex-M7 "
@@ -44,7 +41,7 @@ def use_libtflm(path) -> None:
 @click.command()
 @click.option("--data", required=True, help="Import folder (holding manifest.csv) or a manifest.csv from `maskgate data import`.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder to create.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Take [train] settings from a build config.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="train"))
 @click.option("--arch", help="Architecture name (see `maskgate info --archs`). Default: tinycnn.")
 @click.option("--arch-option", multiple=True, help="Architecture option key=value, e.g. width=0.5 (repeatable).")
 @click.option("--classes", type=click.Choice(["2", "3"]), help="2: mask / no_mask; 3: adds mask worn incorrectly.")
@@ -60,47 +57,52 @@ def use_libtflm(path) -> None:
 @click.option("--seed", type=int)
 def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, lr_schedule, swa_start, max_train, no_augment, seed):
     """Train a model on the train split and keep the best checkpoint on the val split."""
-    from maskgate.config import load_config
+    from maskgate import run_folder
+    from maskgate.config import settings
     from maskgate.train import TrainConfig, train as run_training
 
-    values = dict(load_config(config_file)["train"]) if config_file else {}
-    given = {"arch": arch, "num_classes": int(classes) if classes else None, "epochs": epochs, "batch_size": batch_size,
-             "label_smoothing": label_smoothing, "lr_schedule": lr_schedule, "swa_start": swa_start, "max_train": max_train, "seed": seed}
-    values.update({k: v for k, v in given.items() if v is not None})
-    if arch_option:
-        values["arch_options"] = {**values.get("arch_options", {}), **_parse_options(arch_option)}
-    if no_augment:
-        values["augment"] = False
+    arch_options = keyvalue.parse(arch_option, "--arch-option")
+    values = settings("train", config_file, arch=arch, num_classes=int(classes) if classes else None, epochs=epochs,
+                      batch_size=batch_size, label_smoothing=label_smoothing, lr_schedule=lr_schedule,
+                      swa_start=swa_start, max_train=max_train, seed=seed, arch_options=arch_options or None,
+                      augment=False if no_augment else None)
+    if arch or arch_options:  # what a config file says is checked when the model is built
+        check_arch(values.get("arch", TrainConfig.arch), arch_options, "--arch", "--arch-option")
     run = run_training(_manifest_path(data), out_dir, TrainConfig.from_dict(values))
-    summary = json.loads((Path(run) / "config.json").read_text())
+    summary = run_folder.record(run)
     click.echo(f"best val accuracy {summary['best_val_accuracy'] * 100:.2f} % after {summary['epochs_run']} epochs "
-               f"({summary['seconds_per_epoch']} s/epoch); model in {run}/model.keras")
+               f"({summary['seconds_per_epoch']} s/epoch); model in {run_folder.model_file(run)}")
 
 
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", help="Manifest for calibration images (default: the one the run was trained on).")
-@click.option("--max-model-kb", default=230, show_default=True, type=float, help="Refuse int8 models larger than this.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="quantize"))
+@click.option("--max-model-kb", type=float,
+              help=f"Refuse int8 models larger than this. Default: [quantize] model_max_kb ({budget.MODEL_MAX_BYTES // 1024}).")
 @click.option("--heap-kb", type=float,
-              help="A cap of your own on model + arena. The board's memory on every supported OpenMV release "
+              help=f"A cap of the build's own on model + arena (0: none). Default: [quantize] heap_kb "
+                   f"({budget.HEAP_BYTES // 1024}). The board's memory on every supported OpenMV release "
                    "(heap blocks, arena rounding; `maskgate info`) is checked in any case.")
-@click.option("--threshold", default=contract.THRESHOLD, show_default=True, type=float, help="Decision threshold on P(mask).")
-@click.option("--calibration-images", default=300, show_default=True, type=int)
+@click.option("--threshold", type=float, help="Decision threshold on P(mask). Default: [quantize] threshold (0.5).")
+@click.option("--calibration-images", type=int, help="Default: [quantize] calibration_images (300).")
 @click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
-def quantize(run, data, max_model_kb, heap_kb, threshold, calibration_images, libtflm):
-    """Full-integer int8 quantization of RUN/model.keras, gated on the board's memory on every
+def quantize(run, data, config_file, max_model_kb, heap_kb, threshold, calibration_images, libtflm):
+    """Full-integer int8 quantization of RUN's model, gated on the board's memory on every
     supported OpenMV release.
 
-    Writes RUN/maskgate_int8.tflite, maskgate_float.tflite, labels.txt and manifest.json;
-    exits with code 4 (and writes nothing) when the model would not fit the board."""
-    from maskgate.optimize.quantize import quantize_run
+    Writes the model bundle into RUN (maskgate_int8.tflite, maskgate_float.tflite, labels.txt,
+    manifest.json); exits with code 4 (and writes nothing) when the model would not fit the board."""
+    from maskgate import bundle
+    from maskgate.config import settings
+    from maskgate.quantize import quantize_with
 
     use_libtflm(libtflm)
-
-    manifest = quantize_run(run, _manifest_path(data) if data else None, int(max_model_kb * 1024),
-                            int(heap_kb * 1024) if heap_kb else None, threshold, calibration_images)
+    limits = settings("quantize", config_file, model_max_kb=max_model_kb, heap_kb=heap_kb, threshold=threshold,
+                      calibration_images=calibration_images)
+    manifest = quantize_with(run, limits, _manifest_path(data) if data else None)
     _print_figures(manifest)
-    click.echo(f"wrote {run}/maskgate_int8.tflite and manifest.json")
+    click.echo(f"wrote {Path(run) / bundle.INT8_FILE} and {bundle.MANIFEST_FILE}")
 
 
 def _release_rows(f: dict) -> list[tuple[str, str]]:
@@ -213,28 +215,73 @@ def _print_layers(figures: dict) -> None:
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("data", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where plots and report.md go (default MODEL_DIR/eval).")
-@click.option("--micro-sample", default=200, show_default=True, help="Images also run through tflite-micro (0 to skip).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="evaluate"))
+@click.option("--micro-sample", type=click.IntRange(0),
+              help="Images also run through tflite-micro (0 to skip). Default: [evaluate] micro_sample (200).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
-@click.option("--camera-crop", is_flag=True,
+@click.option("--camera-crop/--no-camera-crop", default=None,
               help="Also evaluate each dataset folder framed as the camera frames it: the firmware's face box "
-                   "(Haar frontal, else from an eye pair) plus the contract's margin, or the centre square.")
-def evaluate(model, data, out_dir, micro_sample, as_json, camera_crop):
-    """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source.
+                   "(Haar frontal, else from an eye pair) plus the contract's margin; no face found keeps the door closed. "
+                   "Default: [evaluate] camera_crop (off).")
+@click.option("--face-stage-source", "face_stage", multiple=True,
+              help="A source of a manifest imported with the face stage (crop_faces): its pictures without a face "
+                   "box keep the door closed (repeatable).")
+@click.option("--max-false-open", type=float,
+              help="Also judge the door at the threshold this share of false opens picks on --choose-on's val split.")
+@click.option("--choose-on", help="Import folder or manifest.csv whose val split --max-false-open chooses on (never test).")
+@click.option("--hysteresis", type=float, help="Door hysteresis the choice accounts for (default: the firmware's).")
+@click.option("--door", is_flag=True, help="Also run walk-up sequences made from DATA's pictures through the firmware "
+              "on the virtual board (synthetic; OUT/walkup/).")
+@click.option("--visits", default=1000, show_default=True, type=click.IntRange(1), help="--door: visits per label.")
+@click.option("--empty-frames", default=10000, show_default=True, type=click.IntRange(0), help="--door: empty-scene frames.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="--door: the walk-ups' seed.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="--door: worker processes.")
+@click.option("--scenes", type=click.Path(exists=True, file_okay=False),
+              help="--door: datasets folder holding face-mask-rwmfd/ for scene backgrounds (default: found beside DATA).")
+def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_crop, face_stage, max_false_open, choose_on, hysteresis,
+             door, visits, empty_frames, seed, workers, scenes):
+    """Float vs int8 on each DATA: accuracy, per-class P/R/F1, confusion, ROC AUC, per source;
+    and as a door: false opens and false denies per source and group, with 95 % intervals.
 
     MODEL is maskgate_int8.tflite or its folder. DATA is an import folder or manifest.csv
     (optionally :train|:val|:test, default test) or a dataset folder in any known layout, which is
     imported on the fly and evaluated whole."""
+    from maskgate.config import settings
     from maskgate.evaluate import evaluate as run_evaluation
 
+    if (max_false_open is None) != (choose_on is None):
+        raise click.UsageError("--max-false-open and --choose-on go together")
+    chosen = settings("evaluate", config_file, micro_sample=micro_sample, camera_crop=camera_crop)
     model_path = Path(model)
     out = Path(out_dir) if out_dir else (model_path if model_path.is_dir() else model_path.parent) / "eval"
-    result = run_evaluation(model_path, list(data), out, micro_sample=micro_sample, camera_crop=camera_crop)
+    result = run_evaluation(model_path, list(data), out, micro_sample=chosen["micro_sample"],
+                            camera_crop=chosen["camera_crop"],
+                            face_stage_sources=tuple(face_stage), max_false_open=max_false_open,
+                            choose_on=choose_on, hysteresis=hysteresis,
+                            door={"visits": visits, "empty_frames": empty_frames, "seed": seed, "workers": workers,
+                                  "scenes": scenes} if door else None)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    from maskgate.door_report import fmt_rate
+
+    if "operating_point" in result:
+        op = result["operating_point"]
+        click.echo(f"operating point: max_false_open {op['max_false_open']:g} -> threshold {op['threshold']:g} "
+                   f"(on {op['chosen_on']}; hysteresis {op['hysteresis']:g})")
     for s in result["datasets"]:
         click.echo(f"{s['name']:<40} {s['images']:>6} images  float {s['float']['accuracy'] * 100:6.2f} %  "
                    f"int8 {s['int8']['accuracy'] * 100:6.2f} %  AUC {s['int8']['roc_auc'] or float('nan'):.4f}")
+        for at in s["door"]["at"]:
+            o = at["overall"]
+            click.echo(f"    door at {at['threshold']:g} ({at['name']}): false opens {fmt_rate(o['false_open'])}, "
+                       f"false denies {fmt_rate(o['false_deny'])}")
+    if "walkup" in result:
+        w = result["walkup"]["summary"]
+        for label, v in w["visitors"].items():
+            click.echo(f"walk-ups, {label} visitors: door opened {fmt_rate(v['all']['opened'])}")
+        if w["empty"]:
+            click.echo(f"walk-ups, empty scenes: frames that opened the door {fmt_rate(w['empty']['frames_that_opened'])}")
     if "tflite_micro" in result:
         m = result["tflite_micro"]
         click.echo(f"tflite-micro vs LiteRT: {m['identical_outputs'] * 100:.1f} % identical outputs on {m['images']} images")
@@ -247,7 +294,11 @@ def evaluate(model, data, out_dir, micro_sample, as_json, camera_crop):
               help="Use datasets already here (a source folder or a folder of sources) instead of fetching.")
 @click.option("--out", "out_dir", default="runs/build", show_default=True, type=click.Path(file_okay=False))
 @click.option("--quick", is_flag=True, help="Subset and few epochs: minutes, to check the chain.")
-def build(config_file, data_dir, out_dir, quick):
+@click.option("--loso", is_flag=True, help="Leave one source out instead: one build per [loso] source with that source "
+              "held out and evaluated on, into OUT/loso/SOURCE/, and the matrix in OUT/loso/loso.md.")
+@click.option("--loso-source", "loso_sources", multiple=True, help="With --loso: only these folds (repeatable); "
+              "the matrix is made from every fold finished under OUT/loso/.")
+def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
     """import -> train -> quantize -> evaluate, from one config file."""
     from maskgate.build import build as run_build
     from maskgate.config import load_config
@@ -256,6 +307,14 @@ def build(config_file, data_dir, out_dir, quick):
 
     if config_file is None:
         config_file = package_data.config("default")
+    if loso_sources and not loso:
+        raise click.UsageError("--loso-source needs --loso")
+    if loso:
+        from maskgate.loso import LOSO_DIR, run_loso
+
+        run_loso(load_config(config_file), out_dir, data_dir, quick, only=loso_sources)
+        click.echo((Path(out_dir) / LOSO_DIR / "loso.md").read_text())
+        return
     summary = run_build(load_config(config_file), out_dir, data_dir, quick)
     click.echo((Path(out_dir) / "build.md").read_text())
     click.echo(f"model bundle: {summary['model_dir']}")

@@ -1,13 +1,15 @@
 """CLI commands: optimize (one compression technique on a run) and compare (the table)."""
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
-from maskgate.optimize import METHODS, SWEEP
+from maskgate import keyvalue
+from maskgate.optimize import METHODS
+from maskgate.optimize.options import FINETUNE_EPOCHS, OptimizeOptions as Defaults
 
-from .model import LIBTFLM_HELP, use_libtflm
-
+from .model import CONFIG_HELP, LIBTFLM_HELP, check_arch, use_libtflm
 
 
 def _method(ctx, param, value):
@@ -17,52 +19,65 @@ def _method(ctx, param, value):
     return name
 
 
-def _floats(text: str) -> tuple:
+def _floats(ctx, param, text):
+    if text is None:
+        return None
     try:
         return tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers")
 
 
+def _check_teacher(spec: str, option: str = "--teacher") -> None:
+    """A teacher that is not a RUN folder is ARCH[:key=value,...] of a known architecture."""
+    if not Path(spec).is_dir():
+        check_arch(*keyvalue.parse_spec(spec, option), option)
+
+
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--method", "-m", required=True, callback=_method, metavar="METHOD",
               help="prune, channel-prune, cluster, qat, pqat, cqat, pcqat, distill or dynamic.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="New run-like folder to write.")
-@click.option("--epochs", type=int, help="Fine-tuning epochs per stage (default 3; distill: the run's epochs).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="New run folder to write (required).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="optimize"))
+@click.option("--epochs", type=int, help=f"Fine-tuning epochs per stage (default {FINETUNE_EPOCHS}; distill: the run's epochs).")
 @click.option("--learning-rate", type=float, help="Default: a tenth of the run's (the run's for a distilled student).")
-@click.option("--sparsity", default=0.5, show_default=True, type=float,
-              help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of channels removed.")
-@click.option("--clusters", default=16, show_default=True, type=int, help="cluster/cqat/pcqat: values per kernel.")
-@click.option("--temperature", default=5.0, show_default=True, type=float, help="distill: softening temperature T.")
-@click.option("--alpha", default=0.1, show_default=True, type=float, help="distill: weight of the label loss.")
-@click.option("--teacher", default="tinycnn:width=2", show_default=True,
-              help="distill: a RUN folder, or ARCH[:key=value,...] trained here first (e.g. mobilenet_v2:alpha=0.35).")
+@click.option("--sparsity", type=float, help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of "
+              f"channels removed (default {Defaults.sparsity}).")
+@click.option("--clusters", type=int, help=f"cluster/cqat/pcqat: values per kernel (default {Defaults.clusters}).")
+@click.option("--temperature", type=float, help=f"distill: softening temperature T (default {Defaults.temperature}).")
+@click.option("--alpha", type=float, help=f"distill: weight of the label loss (default {Defaults.alpha}).")
+@click.option("--teacher", help="distill: a RUN folder, or ARCH[:key=value,...] trained here first "
+              f"(e.g. mobilenet_v2:alpha=0.35; default {Defaults.teacher}).")
 @click.option("--teacher-weights", type=click.Path(exists=True, dir_okay=False),
               help="distill: weights file for the teacher architecture (e.g. ImageNet no-top .h5 you have).")
 @click.option("--teacher-epochs", type=int, help="distill: teacher training epochs (default: as --epochs, else the run's epochs).")
-@click.option("--student", type=click.Choice(["scratch", "run"]), default="scratch", show_default=True,
-              help="distill: a fresh student of the run's architecture, or the run's own weights.")
-@click.option("--sweep", default=",".join(str(v) for v in SWEEP), show_default=True,
-              help="prune/channel-prune: one-shot pruning ratios for the seed 002 tables.")
+@click.option("--student", type=click.Choice(["scratch", "run"]),
+              help=f"distill: a fresh student of the run's architecture, or the run's own weights (default {Defaults.student}).")
+@click.option("--sweep", callback=_floats, help="prune/channel-prune: one-shot pruning ratios for the seed 002 tables "
+              f"(default {','.join(str(v) for v in Defaults.sweep)}).")
 @click.option("--max-train", type=int, help="Fine-tune on a seeded subset of this many training images.")
 @click.option("--eval", "eval_specs", multiple=True,
               help="Extra DATA to evaluate on (import folder, manifest.csv[:split] or dataset folder); repeatable.")
 @click.option("--seed", type=int, help="Default: the run's seed.")
-def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, temperature, alpha, teacher,
+def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity, clusters, temperature, alpha, teacher,
              teacher_weights, teacher_epochs, student, sweep, max_train, eval_specs, seed):
     """Apply one compression technique to RUN and write a new, evaluated model bundle to OUT.
 
     The result goes through the same int8 export, budget gate (exit code 4 when it does not
     fit) and evaluation as `maskgate quantize` / `evaluate`; OUT/report.md has the per-step
     tables (pruning ratios like seed 002's Tables 1-2, sparsity and clusters reached)."""
-    from maskgate.optimize.methods import OptimizeOptions, optimize_run
+    from maskgate.config import settings
+    from maskgate.optimize.run import optimize_run
 
-    options = OptimizeOptions(epochs=epochs, learning_rate=learning_rate, sparsity=sparsity, clusters=clusters,
-                              temperature=temperature, alpha=alpha, teacher=teacher, teacher_weights=teacher_weights,
-                              teacher_epochs=teacher_epochs, student=student, sweep=_floats(sweep),
-                              max_train=max_train, eval=tuple(eval_specs), seed=seed)
-    s = optimize_run(run, method, out_dir, options)
+    if teacher:
+        _check_teacher(teacher)
+    chosen = settings("optimize", config_file, epochs=epochs, learning_rate=learning_rate, sparsity=sparsity,
+                      clusters=clusters, temperature=temperature, alpha=alpha, teacher=teacher,
+                      teacher_weights=teacher_weights, teacher_epochs=teacher_epochs, student=student, sweep=sweep,
+                      max_train=max_train, eval=tuple(eval_specs) or None, seed=seed)
+    s = optimize_run(run, method, out_dir, Defaults.from_dict(chosen))
     f = s["figures"]
     click.echo(f"{s['method']}: int8 {f['bytes'] / 1024:.1f} KB (gzip {f['gzip_bytes'] / 1024:.1f} KB), "
                f"{f['params']:,} params, {f['macs']:,} MACs; gate {'ok' if s['budget_ok'] else 'refused'}")
@@ -73,7 +88,8 @@ def optimize(run, method, out_dir, epochs, learning_rate, sparsity, clusters, te
 
 
 @click.command()
-@click.option("--data", required=True, help="Import folder (holding manifest.csv) or manifest.csv of the training data.")
+@click.option("--data", required=True,
+              help="Import folder (holding manifest.csv) or manifest.csv of the training data (required).")
 @click.option("--out", "out_dir", default="runs/compare", show_default=True, type=click.Path(file_okay=False),
               help="Working folder for runs, models and evaluations (large).")
 @click.option("--results", "results_dir", default="bench/results", show_default=True, type=click.Path(file_okay=False),
@@ -99,7 +115,9 @@ def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, fi
     use_libtflm(libtflm)
     overrides = {"seed": seed}
     if archs:
-        overrides["archs"] = tuple(a.strip() for a in archs.split(",") if a.strip())
+        overrides["archs"] = tuple(keyvalue.split_specs(archs))
+        for spec in overrides["archs"]:
+            check_arch(*keyvalue.parse_spec(spec, "--archs"), "--archs")
     if methods:
         names = tuple(m.strip().replace("-", "_") for m in methods.split(",") if m.strip())
         unknown = [m for m in names if m not in METHODS and m != "none"]
@@ -107,7 +125,9 @@ def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, fi
             raise click.BadParameter(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
         overrides["methods"] = tuple(m for m in names if m != "none")
     if method_archs:
-        overrides["method_archs"] = tuple(a.strip() for a in method_archs.split(",") if a.strip())
+        overrides["method_archs"] = tuple(keyvalue.split_specs(method_archs))
+        for spec in overrides["method_archs"]:
+            check_arch(*keyvalue.parse_spec(spec, "--method-archs"), "--method-archs")
     if epochs is not None:
         overrides["epochs"] = epochs
     if finetune_epochs is not None:
@@ -117,6 +137,8 @@ def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, fi
     if unseen is not None:
         overrides["unseen"] = unseen or None
     if teacher:
+        if teacher != "best" and teacher not in overrides.get("archs", ()):
+            _check_teacher(teacher)
         overrides["teacher"] = teacher
     cfg = CompareConfig.quick(**overrides) if quick else CompareConfig(**overrides)
     command = "maskgate " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -27,6 +27,7 @@ import numpy as np
 from maskgate import contract
 from maskgate.data import backgrounds, mask_render
 from maskgate.data.images import ImageError, read_rgb
+from maskgate.digest import sha256_bytes
 
 FRAME_W, FRAME_H = 320, 240  # QVGA: the firmware's default framesize
 FACE_SIDE = 96  # stored face crops (pixels); pasted larger, they are upscaled as a camera would blur
@@ -110,7 +111,7 @@ def load_faces(root, source: str, split: str, side: int = FACE_SIDE, cache_dir=N
         files = [files[i] for i in pick]
     cache = None
     if cache_dir is not None:
-        key = hashlib.sha256("\n".join(f"{p.name}:{lab}" for p, lab in files).encode()).hexdigest()[:12]
+        key = sha256_bytes("\n".join(f"{p.name}:{lab}" for p, lab in files).encode())[:12]
         cache = Path(cache_dir) / f"faces-{source}-{split}-{side}-{key}.npz"
         if cache.exists():
             with np.load(cache) as z:

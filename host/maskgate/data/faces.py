@@ -39,6 +39,7 @@ from maskgate.data.manifest import format_face, write_csv
 from maskgate.errors import DataError
 from maskgate.firmware import module as _firmware_module
 from maskgate.imlib import color, draw, haar
+from maskgate.markdown import table
 
 _fw_face = _firmware_module("face")  # find, frame_box, eye geometry: written once, there
 _fw_stage = _firmware_module("face_stage")  # which finder runs when, and each one's margin
@@ -420,15 +421,13 @@ def detector_settings(detector: Detector = DEFAULT) -> str:
 
 def faces_report(result: FacesResult, src, detector: Detector = DEFAULT) -> str:
     lines = ["# Face crops", "", f"Source `{src}` ({result.layout} layout) -> `{result.out_dir}`.", "",
-             f"Detector: {detector_settings(detector)}.", "",
-             "| label | pictures | one face (cropped) | no face | several faces | unreadable |",
-             "|---|---:|---:|---:|---:|---:|"]
+             f"Detector: {detector_settings(detector)}.", ""]
     by_label: dict[str, Counter] = {}
     for r in result.rows:
         by_label.setdefault(r["label"], Counter())[r["status"]] += 1
-    for label, c in by_label.items():
-        lines.append(f"| {label} | {sum(c.values())} | {c['cropped']} | {c['no_face']} | "
-                     f"{c['several_faces']} | {c['unreadable']} |")
+    lines.append(table(["label", "pictures", "one face (cropped)", "no face", "several faces", "unreadable"],
+                       [[label, sum(c.values()), c["cropped"], c["no_face"], c["several_faces"], c["unreadable"]]
+                        for label, c in by_label.items()], "lrrrrr"))
     lines += ["", f"{result.crops()} crops written. Pictures with no face are not guessed: the camera "
               "would not find one either and would classify the centred square.", ""]
     for status, title in (("no_face", "No face found"), ("several_faces", "Several faces found"),

@@ -25,10 +25,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from maskgate.digest import sha256_file
 from maskgate.errors import DataError, FetchError
 
 from .catalogue import DEFAULT_DOWNLOAD_DIR, load_catalogue
-from .hashing import sha256_file
 from .layouts import detect_layout
 from .tree_digest import blob_lines, digest_lines
 

@@ -1,24 +1,11 @@
-"""Content hashes: sha256 for exact duplicates, a 64-bit DCT perceptual hash for near ones."""
+"""Perceptual hashes for near-duplicate pictures: a 64-bit DCT hash and the pairs within a
+Hamming distance. (Exact duplicates are found by sha256: maskgate.digest.)"""
 from __future__ import annotations
-
-import hashlib
 
 import cv2
 import numpy as np
 
 NEAR_DUPLICATE_DISTANCE = 4  # Hamming distance between pHashes at or under which two pictures are "the same"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path, chunk_size: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_size):
-            h.update(block)
-    return h.hexdigest()
 
 
 def phash(rgb: np.ndarray) -> int:

@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 from maskgate.progress import progress_bar
 
 from . import dedupe, report
-from .hashing import NEAR_DUPLICATE_DISTANCE, phash, phash_hex, sha256_bytes
+from .hashing import NEAR_DUPLICATE_DISTANCE, phash, phash_hex
 from .images import ImageError, decode_rgb
 from .layouts import Entry, Layout, detect_layout
 from .manifest import write_manifest
@@ -48,7 +49,7 @@ def import_sources(
     seed: int = 0,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
-    crop_faces: bool = False,
+    crop_faces=False,
     progress: bool = True,
     near_distance: int = NEAR_DUPLICATE_DISTANCE,
 ) -> Path:
@@ -59,7 +60,8 @@ def import_sources(
     bits) share a group, and so do the pictures of one sub-folder of a class folder (one
     original page or person, as in face-mask-rwmfd's with_mask/NNNN/); publisher splits are kept, `holdout_source` goes to test whole, the
     rest is split by group with `seed`; no group straddles two splits. `crop_faces` stores the
-    largest Haar face box of each picture in the `face` column.
+    largest Haar face box of each picture in the `face` column: True for every source, or a
+    collection of source names for those only (scenes need the face stage, tight crops do not).
     """
     return run_import(sources, out_dir, label_map, holdout_source, seed, val_fraction,
                       test_fraction, crop_faces, progress, near_distance).manifest
@@ -77,6 +79,11 @@ def run_import(sources, out_dir, label_map=None, holdout_source=None, seed=0, va
             f"holdout source {holdout_source!r} is not one of the sources: {', '.join(n for n, _ in named)}"
         )
     layouts = [(name, detect_layout(path, label_map)) for name, path in named]
+    if not isinstance(crop_faces, bool):
+        unknown = sorted(set(crop_faces) - {n for n, _ in named})
+        if unknown:
+            raise DataError(f"crop_faces names {', '.join(unknown)}, not among the sources {', '.join(n for n, _ in named)}")
+        crop_faces = sorted(crop_faces) or False
 
     skipped = [(str(p.absolute()), why) for _, layout in layouts for p, why in layout.ignored]
     jobs = [(name, entry) for name, layout in layouts for entry in layout.entries]
@@ -87,12 +94,13 @@ def run_import(sources, out_dir, label_map=None, holdout_source=None, seed=0, va
     })
 
     for (name, entry), found in zip(jobs, _inspect_all(jobs, crop_faces, progress), strict=True):
+        searched = crop_faces is True or (crop_faces and name in crop_faces)
         path = str(entry.path.absolute())
         if isinstance(found, str):
             skipped.append((path, found))
             continue
         faces = found.pop("faces")
-        if crop_faces and not faces:
+        if searched and not faces:
             result.no_face.append(path)
         elif len(faces) > 1:
             result.several_faces.append(path)
@@ -166,13 +174,14 @@ def _inspect(entry: Entry, crop_faces: bool):
             "phash": phash_hex(phash(rgb)), "faces": faces}
 
 
-def _inspect_all(jobs, crop_faces: bool, progress: bool):
+def _inspect_all(jobs, crop_faces, progress: bool):
     """_inspect over all jobs, in order. Decoding, hashing and resizing release the GIL, so
     threads use every core; face detection runs on one thread because an OpenCV cascade
     classifier must not be shared between threads."""
     workers = 1 if crop_faces else min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:
-        results = pool.map(lambda job: _inspect(job[1], crop_faces), jobs, chunksize=1)
+        results = pool.map(lambda job: _inspect(job[1], crop_faces is True or (bool(crop_faces) and job[0] in crop_faces)),
+                           jobs, chunksize=1)
         if not progress:
             yield from results
             return

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 from maskgate import atomic
+from maskgate.markdown import table
 
 from .manifest import SPLITS, write_csv
 
@@ -17,10 +18,10 @@ def write_skipped(path, skipped) -> None:
 
 def counts(rows) -> dict[tuple[str, str], Counter]:
     """(source, label) -> Counter of splits, in first-seen order."""
-    table: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    by: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for row in rows:
-        table[(row["source"], row["label"])][row["split"]] += 1
-    return table
+        by[(row["source"], row["label"])][row["split"]] += 1
+    return by
 
 
 def write_import_report(path, result) -> None:
@@ -35,28 +36,25 @@ def _lines(r):
           f"{len(r.skipped)} skipped ({len(r.duplicates)} of them exact duplicates)."
     yield f"Settings: seed {s['seed']}, val fraction {s['val_fraction']}, test fraction {s['test_fraction']}, " \
           f"holdout source {s['holdout_source'] or 'none'}, near-duplicate distance <= {s['near_distance']} bits, " \
-          f"face boxes {'yes' if s['crop_faces'] else 'no'}" + \
+          f"face boxes {'yes' if s['crop_faces'] is True else ', '.join(s['crop_faces']) if s['crop_faces'] else 'no'}" + \
           (f", label map {s['label_map']}" if s["label_map"] else "") + "."
     yield ""
     yield "## Sources"
     yield ""
-    yield "| source | layout | folder | pictures found | other files |"
-    yield "|---|---|---|---:|---:|"
-    for name, layout in r.sources:
-        yield f"| {name} | {layout.name} | `{layout.root}` | {len(layout.entries)} | {len(layout.ignored)} |"
+    yield table(["source", "layout", "folder", "pictures found", "other files"],
+                [[name, layout.name, f"`{layout.root}`", len(layout.entries), len(layout.ignored)]
+                 for name, layout in r.sources], "lllrr")
     for name, layout in r.sources:
         for note in layout.notes:
             yield f"- {name}: {note}"
     yield ""
     yield "## Kept pictures per source, label and split"
     yield ""
-    yield "| source | label | " + " | ".join(SPLITS) + " | total |"
-    yield "|---|---|" + "---:|" * (len(SPLITS) + 1)
-    table = counts(r.rows)
-    for (source, label), by_split in table.items():
-        yield f"| {source} | {label} | " + " | ".join(str(by_split[sp]) for sp in SPLITS) + f" | {sum(by_split.values())} |"
+    rows = [[source, label, *(by_split[sp] for sp in SPLITS), sum(by_split.values())]
+            for (source, label), by_split in counts(r.rows).items()]
     totals = Counter(row["split"] for row in r.rows)
-    yield "| **all** | | " + " | ".join(str(totals[sp]) for sp in SPLITS) + f" | {len(r.rows)} |"
+    rows.append(["**all**", "", *(totals[sp] for sp in SPLITS), len(r.rows)])
+    yield table(["source", "label", *SPLITS, "total"], rows, "ll" + "r" * (len(SPLITS) + 1))
     yield ""
     yield from _groups(r)
     yield from _listing("Skipped files", [f"`{p}`: {why}" for p, why in r.skipped

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from maskgate.errors import DataError, FetchError
+from maskgate.markdown import table
 
 from .catalogue import how_fetched, load_catalogue
 from .fetch import fetch_one, missing_account
@@ -172,11 +173,9 @@ def summary(got: BuildSources, rows: list[dict]) -> dict:
 
 def markdown(data: dict) -> list[str]:
     """The "Data" section of build.md, from summary()."""
-    lines = ["", "## Data", "", "| trained on | pictures (after exact duplicates) | from | licence |", "|---|---|---|---|"]
-    for s in data["trained_on"]:
-        counts = ", ".join(f"{n} {label}" for label, n in s["pictures"].items())
-        lines.append(f"| {s['name']} | {counts} | {s['origin']} | {s['licence']} |")
-    lines.append("")
+    rows = [[s["name"], ", ".join(f"{n} {label}" for label, n in s["pictures"].items()), s["origin"], s["licence"]]
+            for s in data["trained_on"]]
+    lines = ["", "## Data", "", table(["trained on", "pictures (after exact duplicates)", "from", "licence"], rows), ""]
     if data["never_seen"]:
         names = ", ".join(s["name"] for s in data["never_seen"])
         lines.append(f"Evaluated on the test split of the sources trained on, and on {names}, never trained on.")

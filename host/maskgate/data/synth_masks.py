@@ -18,10 +18,12 @@ import cv2
 import numpy as np
 
 from maskgate import atomic
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
+from maskgate.markdown import table
 
 from . import faces, mask_render
-from .hashing import phash, phash_hex, sha256_bytes
+from .hashing import phash, phash_hex
 from .images import ImageError, read_rgb
 from .manifest import SPLITS, read_manifest, write_csv, write_manifest
 from .mask_render import FaceFrame
@@ -183,11 +185,9 @@ def _report(manifest_in, out_dir, seed, faces_used, provenance, skipped) -> str:
         f"`{out_dir / 'manifest.csv'}` is the input manifest plus the new rows; each new picture "
         "keeps the group and split of its face. Re-importing the folder with `maskgate data import` "
         "would lose that link: train on this manifest instead.", "",
-        "| label | " + " | ".join(SPLITS) + " |", "|---|" + "---:|" * len(SPLITS),
+        table(["label", *SPLITS], [[label, *(by[(label, s)] for s in SPLITS)] for label in ("mask", "incorrect")
+                                   if any(k[0] == label for k in by)], "l" + "r" * len(SPLITS)),
     ]
-    for label in ("mask", "incorrect"):
-        if any(k[0] == label for k in by):
-            lines.append(f"| {label} | " + " | ".join(str(by[(label, s)]) for s in SPLITS) + " |")
     for title, key in (("Styles", "style"), ("Placements", "placement"), ("Face geometry from", "geometry")):
         counts = Counter(p[key] for p in provenance)
         lines += ["", f"{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]

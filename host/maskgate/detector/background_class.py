@@ -127,7 +127,7 @@ class CropBatches(keras.utils.Sequence):
 
 def train_background_class(shared_root, out_dir, cfg: BackgroundClassConfig | None = None, cache_dir=None) -> dict:
     from maskgate.detector.train import DetectorConfig, _Lines
-    from maskgate.optimize import quantize
+    from maskgate import quantize
 
     cfg = cfg or BackgroundClassConfig()
     out_dir = Path(out_dir)

@@ -25,7 +25,6 @@ Seeded: the same detector, counts and seed give the same crops.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import numpy as np
 
 from maskgate import atomic, contract
 from maskgate.data import backgrounds, compose
+from maskgate.digest import sha256_file
 from maskgate.errors import DataError
 from maskgate.firmware import module
 
@@ -112,7 +112,7 @@ def generator(detector_tflite, threshold: float = THRESHOLD, photo_sources=(), d
 
 
 def _digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "none"
+    return sha256_file(path)[:12] if path else "none"
 
 
 def export_folder(out_dir, detector_tflite, counts: dict, seed: int = 0, threshold: float = THRESHOLD,

@@ -11,12 +11,12 @@ two models without measuring again.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from maskgate import budget
 from maskgate.atomic import write_bytes, write_json
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 from maskgate.firmware import module
 
@@ -35,7 +35,7 @@ def section(detector_bytes: bytes, stage: str, threshold: float, model_file: str
     if stage != "haar":
         costs = budget.layer_costs(detector_bytes)
         arena = budget.arena_bytes(detector_bytes)
-        out["detector"] = {"model_file": model_file, "sha256": hashlib.sha256(detector_bytes).hexdigest(),
+        out["detector"] = {"model_file": model_file, "sha256": sha256_bytes(detector_bytes),
                            "threshold": float(threshold), "bytes": len(detector_bytes), "arena_bytes": arena,
                            "arena_bytes_used_board": budget.board_arena_used(arena, costs),
                            "macs": sum(r["macs"] for r in costs), "input": [fd.IN_H, fd.IN_W, 3]}

@@ -195,7 +195,7 @@ def export_int8(model, cfg: DetectorConfig, rep_inputs: np.ndarray) -> bytes:
     """int8 .tflite of a trained detector: rebuilt with batch 1 (no run-time shape ops),
     calibrated on composed pictures plus an all-black and an all-white one (input scale 1.0,
     zero point -128: the OpenMV rule), input checked by quantize."""
-    from maskgate.optimize import quantize
+    from maskgate import quantize
 
     fixed = nets.build_detector(cfg.arch, batch_size=1, **cfg.arch_options)
     fixed.set_weights(model.get_weights())

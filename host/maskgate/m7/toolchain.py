@@ -5,13 +5,13 @@ Nothing of OpenMV's or TFLM's ships with maskgate: the library is always a path 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskgate.digest import sha256_file
 from maskgate.errors import EmulatorError
 
 LIBTFLM_ENV = "MASKGATE_LIBTFLM"
@@ -66,7 +66,7 @@ def find_libtflm(path=None) -> Libtflm | None:
             raise EmulatorError(f"{root} is not a checkout of openmv/libtflm: {part} is missing ({HOW_TO_GET})")
     archive = root / ARCHIVE
     return Libtflm(root=root.resolve(), archive=archive.resolve(), include=(root / "include").resolve(),
-                   revision=_revision(root), sha256=hashlib.sha256(archive.read_bytes()).hexdigest())
+                   revision=_revision(root), sha256=sha256_file(archive))
 
 
 def unavailable_reason(path=None) -> str | None:

@@ -11,6 +11,7 @@ they take a whole (shrunk) frame and give a grid, so they are not `--arch` class
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 
 from maskgate.tfenv import keras
@@ -45,6 +46,17 @@ def _load_all() -> None:
 def names() -> list[str]:
     _load_all()
     return sorted(ARCHS)
+
+
+def options(arch: str) -> list[str]:
+    """The options `build(arch, ...)` takes besides num_classes (its builder's keywords and
+    bn_momentum), for the CLI to name a typo."""
+    _load_all()
+    if arch not in ARCHS:
+        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHS))}")
+    params = inspect.signature(ARCHS[arch]).parameters.values()
+    return sorted({"bn_momentum", *(p.name for p in params if p.name != "num_classes" and p.kind in
+                                    (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))})
 
 
 # Keras' default 0.99 (and the applications' 0.999) is made for ImageNet-length training: after

@@ -1,4 +1,5 @@
-"""Quantization and the compression techniques of the seed papers.
+"""The compression techniques of the seed papers (optional experiments on a trained run; the
+int8 export every build needs is maskgate.quantize).
 
 The method names and the default pruning sweep live here, away from TensorFlow, so the CLI can
 list them without importing it."""

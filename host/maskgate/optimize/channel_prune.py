@@ -194,7 +194,7 @@ def one_shot_sweep(model, x, y, ratios=SWEEP) -> list[dict]:
     and accuracy, without fine-tuning."""
     from maskgate import budget
     from maskgate.optimize.prune import test_figures
-    from maskgate.optimize.quantize import convert_float
+    from maskgate.quantize import convert_float
 
     rows = []
     for ratio in ratios:

@@ -5,7 +5,9 @@ OpenMV Cam's int8 path: it is reported for comparison only and the budget gate r
 from __future__ import annotations
 
 from maskgate import budget
+from maskgate.digest import sha256_bytes
 
+MODEL_FILE = "maskgate_dynamic.tflite"  # beside the float model in OUT (it is not a model bundle)
 REASON = "dynamic-range model: float input and activations (int8 weights only); OpenMV's int8 path cannot run it"
 
 
@@ -20,11 +22,10 @@ def convert_dynamic(model) -> bytes:
 def figures(tflite_bytes: bytes) -> dict:
     """model_figures' size, parameter and MAC figures; no arena (tflite-micro cannot load it)."""
     import gzip
-    import hashlib
 
     macs = sum(r["macs"] for r in budget.layer_costs(tflite_bytes))
     return {
-        "sha256": hashlib.sha256(tflite_bytes).hexdigest(),
+        "sha256": sha256_bytes(tflite_bytes),
         "bytes": len(tflite_bytes),
         "gzip_bytes": len(gzip.compress(tflite_bytes, compresslevel=9, mtime=0)),
         "params": budget.parameter_count(tflite_bytes),

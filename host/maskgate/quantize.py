@@ -1,5 +1,6 @@
-"""Full-integer int8 post-training quantization, the budget gate, and the model bundle
-(model files + labels + manifest.json) that the firmware config is made from.
+"""`maskgate quantize`: full-integer int8 post-training quantization of a run's model, the budget
+gate, and the model bundle (maskgate.bundle) the firmware config is made from. Every build
+runs it; optimize, compare and the face-stage models use the same export.
 
 The representative set always contains an all-black and an all-white picture, so the input
 tensor is calibrated on exactly [0, 255] and gets scale 1.0 / zero point -128: the int8 input
@@ -9,19 +10,12 @@ assumed: any other input quantization is refused.
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 
 import numpy as np
 
-from maskgate import budget, contract
-from maskgate.atomic import write_bytes, write_json
-from maskgate.errors import BudgetError, DataError
-
-INT8_FILE = "maskgate_int8.tflite"
-FLOAT_FILE = "maskgate_float.tflite"
-MANIFEST_FILE = "manifest.json"
-LABELS_FILE = "labels.txt"
+from maskgate import budget, bundle, contract, run_folder
+from maskgate.errors import BudgetError
 
 
 def representative_pixels(x32: np.ndarray, count: int = 300, seed: int = 0) -> np.ndarray:
@@ -91,24 +85,27 @@ def check_input_contract(tflite_bytes: bytes, input_shape: tuple | None = None) 
         )
 
 
-def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, arch: str,
-                 training: dict | None = None, threshold: float = contract.THRESHOLD,
-                 model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int | None = None) -> dict:
-    """Gate the int8 model on the budget, then write model(s), labels.txt and manifest.json.
-    Raises BudgetError (and writes nothing) when the model cannot go on the board."""
+def gate(int8_bytes: bytes, model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int | None = None) -> dict:
+    """The model's figures (maskgate.budget) once it passes the gate: the input contract, the
+    size limit, the memory of every supported OpenMV release and an optional cap of the
+    build's own on model + arena. BudgetError says every reason it does not."""
     check_input_contract(int8_bytes)
     figures = budget.model_figures(int8_bytes, model_max_bytes, heap_bytes, emulate=True)
     problems = budget.budget_problems(figures)
     if problems:
         raise BudgetError("refusing to export: " + "; ".join(problems))
+    return figures
+
+
+def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, arch: str,
+                 training: dict | None = None, threshold: float = contract.THRESHOLD,
+                 model_max_bytes: int = budget.MODEL_MAX_BYTES, heap_bytes: int | None = None) -> dict:
+    """Gate the int8 model on the budget, then write the bundle (model(s), labels.txt,
+    manifest.json). Raises BudgetError (and writes nothing) when the model cannot go on the board."""
+    figures = gate(int8_bytes, model_max_bytes, heap_bytes)
     from maskgate import __version__
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        "schema": 1,
-        "model_file": INT8_FILE,
-        "float_model_file": FLOAT_FILE if float_bytes is not None else None,
+    facts = {
         **{k: figures[k] for k in ("sha256", "bytes", "gzip_bytes", "params", "macs", "arena_bytes",
                                    "arena_bytes_used_board", "arena_bytes_board")},
         "arch": arch,
@@ -120,29 +117,32 @@ def write_bundle(out_dir, int8_bytes: bytes, float_bytes: bytes | None, labels, 
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "maskgate_version": __version__,
     }
-    write_bytes(out_dir / INT8_FILE, int8_bytes)
-    if float_bytes is not None:
-        write_bytes(out_dir / FLOAT_FILE, float_bytes)
-    write_bytes(out_dir / LABELS_FILE, ("\n".join(labels) + "\n").encode())
-    write_json(out_dir / MANIFEST_FILE, manifest)
-    return manifest
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return bundle.write(out_dir, int8_bytes, float_bytes, labels, facts)
+
+
+def quantize_with(run_dir, limits: dict, data_manifest=None) -> dict:
+    """quantize_run with [quantize] settings (maskgate.config: model_max_kb, heap_kb, where 0
+    means no cap of the build's own, threshold, calibration_images)."""
+    return quantize_run(run_dir, data_manifest, model_max_bytes=int(limits["model_max_kb"] * 1024),
+                        heap_bytes=int(limits["heap_kb"] * 1024) if limits["heap_kb"] else None,
+                        threshold=limits["threshold"], calibration_images=limits["calibration_images"])
 
 
 def quantize_run(run_dir, data_manifest=None, model_max_bytes: int = budget.MODEL_MAX_BYTES,
                  heap_bytes: int | None = None, threshold: float = contract.THRESHOLD,
                  calibration_images: int = 300) -> dict:
-    """RUN/model.keras -> RUN/maskgate_int8.tflite + maskgate_float.tflite + labels + manifest."""
+    """The run's model -> the model bundle in the run folder (maskgate_int8.tflite,
+    maskgate_float.tflite, labels.txt, manifest.json)."""
     from maskgate.data.arrays import load_split
-    from maskgate.tfenv import keras
 
     run_dir = Path(run_dir)
-    if not (run_dir / "model.keras").exists():
-        raise DataError(f"{run_dir} has no model.keras: train first (maskgate train --out {run_dir})")
-    config = json.loads((run_dir / "config.json").read_text())
+    model_path = run_folder.model_file(run_dir)
+    config = run_folder.record(run_dir)
     train_cfg = config["train"]
     labels = config["labels"]
     data_manifest = data_manifest or config["data_manifest"]
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = run_folder.load_model(model_path)
     calib = load_split(data_manifest, "train", labels, limit=calibration_images, seed=train_cfg["seed"])
     int8_bytes = convert_int8(model, representative_pixels(calib["x32"], calibration_images, train_cfg["seed"]))
     float_bytes = convert_float(model)
