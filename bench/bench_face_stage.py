@@ -1,32 +1,27 @@
-"""Which face stage should the door ship? Every candidate measured the same way, on pictures
-no detector was trained or tuned on, in door framing, with the shipped mask classifier.
+"""Which face stage should the door ship? Each candidate measured the same way: pictures in door
+framing, the stage's region, the classifier's reading; empty scenes; the detector threshold
+chosen on validation empty scenes only.
 
-    nice -n 15 .venv/bin/python bench/bench_face_stage.py --detector runs/facedet/facedet_int8.tflite \
-        [--bg-classifier runs/bgcls/bgcls_int8.tflite] [--limit 300] --out bench/results/face_stage
+    nice -n 15 .venv/bin/python bench/bench_face_stage.py --detector runs/fd4-no-rwmfd/facedet_int8.tflite \\
+        --classifier3 runs/bgcls/bgcls_int8.tflite --sets face-mask-rwmfd --out bench/results/face_stage_x
 
-Door framing: each picture fitted into 320 x 240 (tools/virtualboard/frames.py fit_frame), then
-the RGB565 round trip of the sensor. Candidates:
-- centre: the centre square classified, no detector (config face_detection off).
-- facedet (t=alone): our detector (firmware/facedet.py decode) -> its box -> the shipped
-  classifier; t is the lowest threshold at which no validation empty frame has a detection.
-- haar+eyes: today's firmware, face.find (frontal cascade, eye-pair fallback, detect_scale 0.5)
-  on the virtual board's cascades, which are OpenCV's stand-in: OpenMV's real detector finds
-  about half as many masked faces (../shared/reference/openmv-fidelity.md), so these rows are
-  an UPPER bound for the board. No face: no decision (the door stays closed), as main.py does.
-- haar+eyes, else facedet: the detector only when Haar finds nothing.
-- with --bg-classifier (candidate 1: a background / no_mask / mask classifier,
-  maskgate.detector.background_class), where "background" refuses:
-  centre, 3-class; 5 fixed regions, 3-class (the region least likely background decides);
-  facedet (t=gated), 3-class, t being the lowest threshold at which no validation empty
-  frame's detection reads mask; facedet (t=gated) else centre, 3-class.
-A picture is "let in" when the stage gives a region and the classifier reads mask (P >= 0.5).
+Door framing: each picture fitted into 320 x 240 (maskgate.data.framing fit_frame, as the virtual
+camera shows it), RGB565. Candidates (the firmware's face_stage values, firmware/face_stage.py):
+- centre, 2-class: the centre square, the shipped classifier (face_detection off);
+- haar, 2-class: today's firmware: OpenMV's Haar detector (maskgate.imlib.haar, the port the
+  virtual board runs) with the eye-pair fallback, the shipped classifier (models/);
+- facedet, 3-class: our detector (its box, no margin) and the 3-class classifier (background /
+  no_mask / mask), whose background refuses the region;
+- haar+facedet, 3-class: Haar first, the detector when Haar finds nothing, 3-class.
+"let in" = the stage gave a region and the classifier reads mask there (2-class: P(mask) >= 0.5;
+3-class: argmax mask and P(mask) >= 0.5); "found" = the stage gave a region (3-class: not read
+as background). The detector's threshold per candidate is the lowest (0.05 grid) at which no
+validation empty scene (background seeds "val" and face-free windows of the validation photos
+of the sources the detector trained on) reads mask; the test empties are other seeds ("test")
+and face-free windows of the held-out sets' own photos.
 
-Sets: face-mask-12k Test and face-utkface test (hash split), whose other splits trained the
-detector; face-mask-chandrikadeb7 and face-mask-rwmfd, which no detector saw (never seen);
-empty door scenes from background seeds kept for checking (maskgate.data.backgrounds "test");
-composed pictures of test faces on test backgrounds (known boxes: recall by face size); and
-synthetic walk-ups (a face growing from 40 to 120 px over 2 s at 15 fps, firmware/door.py with
-the default k = 3). The detector threshold is chosen on validation backgrounds and faces only.
+Instructions: the detector counted on the emulated Cortex-M7 (maskgate.m7, MASKGATE_LIBTFLM) when
+the toolchain is there, with --m7.
 """
 from __future__ import annotations
 
@@ -38,15 +33,16 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 P_MASK = 0.5
+SETS = ("face-mask-12k", "face-utkface", "face-mask-chandrikadeb7", "face-mask-rwmfd")
+GRID = np.round(np.arange(0.2, 0.96, 0.05), 2)
 
 
-def _ci(k: int, n: int) -> str:
+def wilson(k: int, n: int) -> str:
     """Wilson 95 % interval, in percent."""
     if n == 0:
         return "—"
@@ -57,7 +53,8 @@ def _ci(k: int, n: int) -> str:
 
 
 def pictures(name: str, limit: int | None, seed: int = 0):
-    """[(rgb picture, label)] of a held-out set; label 1 masked, 0 bare."""
+    """[(rgb picture, label, path)] of a set; label 1 masked, 0 bare. 12K and UTKFace: their test
+    splits; chandrikadeb7 and RWMFD: every picture (they are measured where left out)."""
     from maskgate.data import compose
     from maskgate.data.images import ImageError, read_rgb
 
@@ -74,104 +71,92 @@ def pictures(name: str, limit: int | None, seed: int = 0):
     out = []
     for path, label in files:
         try:
-            out.append((read_rgb(path), label))
+            out.append((read_rgb(path), label, path.relative_to(SHARED).as_posix()))
         except ImageError:
             pass
     return out
 
 
-class Stages:
-    """Every candidate's region for one camera frame, and the classifier's P(mask) on it."""
+class Readings:
+    """Per frame: Haar's box (or None), the detector's raw outputs, and the classifiers' readings
+    of the centre square, Haar's square and the detector's best box at every grid threshold."""
 
-    def __init__(self, detector_path: Path, bg_path: Path | None):
-        from maskgate.board.virtualboard import image as vimage
+    def __init__(self, detector: Path, classifier3: Path, classifier2: Path):
+        from maskgate.data import faces
         from maskgate.detector.stage import HostDetector
-        from maskgate.firmware import module
         from maskgate.runtime import LiteModel
 
-        self.vimage = vimage
-        self.face = module("face")
-        self.cfg = module("config").DEFAULTS
-        self.frontal = vimage.HaarCascade("frontalface", stages=self.cfg["haar_stages"])
-        self.eyes = vimage.HaarCascade("eye", stages=self.face.EYE_STAGES)
-        self.detector = HostDetector(detector_path.read_bytes())
-        self.classifier = LiteModel((ROOT / "models" / "maskgate_int8.tflite").read_bytes())
-        self.bg = LiteModel(bg_path.read_bytes()) if bg_path else None
+        self.faces = faces
+        self.haar_stage = faces.Detector(stage="haar").face_stage()
+        self.detector = HostDetector(detector.read_bytes())
+        self.c3 = LiteModel(classifier3.read_bytes())
+        self.c2 = LiteModel(classifier2.read_bytes())
 
-    def haar(self, frame):
-        img = self.vimage.Image.from_rgb(frame)
-        c = self.cfg
-        return self.face.find(img, self.frontal, c["detect_scale"], c["haar_threshold"], c["haar_scale_factor"], self.eyes)
+    def run(self, frames) -> dict:
+        from maskgate import contract
+        from maskgate.detector.stage import crop_for_classifier, find_in
 
-    def run(self, frames, with_haar=True) -> dict:
-        """Per frame: detector outputs, Haar box, and P(mask) for each candidate's crop."""
-        from maskgate.detector.stage import crop_for_classifier
-
+        n = len(frames)
+        rgb565 = [contract.rgb888_to_rgb565(f) for f in frames]
+        haar = [self.haar_stage.find(self.faces._Frame(px)) for px in rgb565]
         outs = self.detector.outputs(frames)
-        haar = [self.haar(f) if with_haar else None for f in frames]
-        return {"outs": outs, "haar": haar, "frames": frames}
+        h, w = frames[0].shape[:2]
+        centre = [crop_for_classifier(f, None) for f in frames]
+        haar_crops = [crop_for_classifier(f, b[0], b[1]) if b else c for f, b, c in zip(frames, haar, centre)]
+        # the detector's box at each threshold: decode once at the lowest, the best cell wins at any
+        best = [find_in(o, w, h, float(GRID[0])) for o in outs]
+        det_crops = [crop_for_classifier(f, d[1]) if d else c for f, d, c in zip(frames, best, centre)]
+        return {"n": n, "haar": np.array([b is not None for b in haar]),
+                "score": np.array([d[0] if d else 0.0 for d in best]),
+                "p2_centre": self.c2.probabilities(np.stack(centre))[:, 1],
+                "p2_haar": self.c2.probabilities(np.stack(haar_crops))[:, 1],
+                "q3_haar": self.c3.probabilities(np.stack(haar_crops)),
+                "q3_det": self.c3.probabilities(np.stack(det_crops))}
 
-    def probabilities(self, crops) -> np.ndarray:
-        return self.classifier.probabilities(np.stack(crops))[:, 1] if crops else np.zeros(0)
 
-    def bg_probabilities(self, crops) -> np.ndarray:
-        """N x 3 (background, no_mask, mask) from the 3-class classifier."""
-        return self.bg.probabilities(np.stack(crops)) if crops else np.zeros((0, 3))
+def reads(q):
+    """(a face is there, it reads mask) from 3-class (background, no_mask, mask) outputs."""
+    return q.argmax(axis=1) != 0, (q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)
 
 
-def evaluate(stages: Stages, frames, thresholds, with_haar=True) -> dict:
-    """For each candidate: (found, let_in), one bool per frame. `thresholds` is the detector's
-    (alone, gated): alone when the shipped 2-class classifier follows, gated when the 3-class
-    classifier can still refuse a region."""
-    from maskgate import contract
-    from maskgate.detector.background_class import fixed_regions
-    from maskgate.detector.stage import crop_for_classifier, find_in
+def candidates(r: dict, t: dict) -> dict:
+    """candidate -> (found, let in), one bool per frame; t: the detector threshold per candidate."""
+    n = r["n"]
+    face_h, mask_h = reads(r["q3_haar"])
+    face_d, mask_d = reads(r["q3_det"])
+    det_fd = r["score"] >= t["facedet"]
+    det_both = r["score"] >= t["haar+facedet"]
+    both_face = np.where(r["haar"], face_h, det_both & face_d)
+    both_mask = np.where(r["haar"], mask_h, det_both & mask_d)
+    return {"centre, 2-class": (np.ones(n, bool), r["p2_centre"] >= P_MASK),
+            "haar, 2-class (today)": (r["haar"], r["haar"] & (r["p2_haar"] >= P_MASK)),
+            "facedet, 3-class": (det_fd & face_d, det_fd & mask_d),
+            "haar+facedet, 3-class": (both_face, both_mask)}
 
-    t_alone, t_gated = thresholds
-    h, w = frames[0].shape[:2]
-    n = len(frames)
-    outs = stages.detector.outputs(frames)
-    centre = [crop_for_classifier(f, None) for f in frames]
 
-    def det_crops(t):
-        found = [find_in(o, w, h, t) for o in outs]
-        return np.array([d is not None for d in found]), [crop_for_classifier(f, d[1]) if d else c
-                                                           for f, d, c in zip(frames, found, centre)]
-
-    found_det, det = det_crops(t_alone)
-    p_centre, p_det = stages.probabilities(centre), stages.probabilities(det)
-    result = {"centre": (np.ones(n, bool), p_centre >= P_MASK),
-              f"facedet (t={t_alone})": (found_det, found_det & (p_det >= P_MASK))}
-    if with_haar:
-        haar = [stages.haar(f) for f in frames]
-        found_haar = np.array([b is not None for b in haar])
-        p_haar = stages.probabilities([contract.prepare(f, b, camera=False) if b else c
-                                       for f, b, c in zip(frames, haar, centre)])
-        result["haar+eyes (today's firmware)"] = (found_haar, found_haar & (p_haar >= P_MASK))
-        either = found_haar | found_det
-        result[f"haar+eyes, else facedet (t={t_alone})"] = (either, either & (np.where(found_haar, p_haar, p_det) >= P_MASK))
-    if stages.bg is not None:
-        def reads(q):  # (a face is there, it reads mask) from 3-class outputs
-            return q.argmax(axis=1) != 0, (q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)
-
-        q_centre = stages.bg_probabilities(centre)
-        result["centre, 3-class"] = reads(q_centre)
-        regions = fixed_regions(w, h)
-        q_regions = np.stack([stages.bg_probabilities([contract.resize_to_input(contract.crop(f, r)) for f in frames])
-                              for r in regions], axis=1)  # n x regions x 3
-        best = (1.0 - q_regions[..., 0]).argmax(axis=1)  # the region most likely to hold a face
-        result[f"{len(regions)} fixed regions, 3-class"] = reads(q_regions[np.arange(n), best])
-        found_g, det_g = det_crops(t_gated)
-        q_det = stages.bg_probabilities(det_g)
-        face_d, mask_d = reads(q_det)
-        result[f"facedet (t={t_gated}), 3-class"] = (found_g & face_d, found_g & mask_d)
-        face_c, mask_c = reads(q_centre)
-        result[f"facedet (t={t_gated}) else centre, 3-class"] = (np.where(found_g, face_d, face_c),
-                                                                 np.where(found_g, mask_d, mask_c))
-    return result
+def choose(r_val: dict) -> tuple[dict, list]:
+    """The lowest grid threshold per detector candidate at which no validation empty frame reads
+    mask (haar+facedet: no more than Haar's own boxes read, which no detector threshold changes),
+    and the sweep (threshold, frames with a detection, read as mask: facedet, haar+facedet)."""
+    sweep, t = [], {}
+    face_h, mask_h = reads(r_val["q3_haar"])
+    haar_alone = int((r_val["haar"] & mask_h).sum())
+    for g in GRID:
+        res = candidates(r_val, {"facedet": g, "haar+facedet": g})
+        fires = int((r_val["score"] >= g).sum())
+        sweep.append((float(g), fires, int(res["facedet, 3-class"][1].sum()), int(res["haar+facedet, 3-class"][1].sum())))
+        if "facedet" not in t and res["facedet, 3-class"][1].sum() == 0:
+            t["facedet"] = float(g)
+        if "haar+facedet" not in t and res["haar+facedet, 3-class"][1].sum() <= haar_alone:
+            t["haar+facedet"] = float(g)
+    for c in ("facedet", "haar+facedet"):
+        t.setdefault(c, float(GRID[-1]))
+    t["haar_alone_reads_mask"] = haar_alone
+    return t, sweep
 
 
 def empty_frames(split: str, count: int, seed: int):
+    """Procedural door scenes with nobody in them (compose's light, noise and RGB565)."""
     from maskgate.data import backgrounds, compose
 
     rng = np.random.default_rng([seed, 77])
@@ -180,315 +165,111 @@ def empty_frames(split: str, count: int, seed: int):
     return [compose.compose(rng, empty, bg, cfg)[0] for bg in backgrounds.backgrounds(split, count)]
 
 
-def choose_thresholds(stages: Stages, frames) -> tuple[float, float | None, list]:
-    """Detector thresholds from validation empty frames only (0.05 grid): alone = the lowest at
-    which no frame has a face; gated = the lowest at which no frame's detector box reads mask to
-    the 3-class classifier (None without one). And the sweep (frames with a face, with a mask read)."""
-    from maskgate.detector.stage import crop_for_classifier, find_in
+def photo_empties(sources, split: str, count: int, seed: int):
+    """Face-free windows of photos (maskgate.detector.photos.free_windows) filling the frame."""
+    from maskgate import contract
+    from maskgate.detector import photos
 
-    outs = stages.detector.outputs(frames)
-    h, w = frames[0].shape[:2]
-    sweep, alone, gated = [], None, None
-    for t in np.round(np.arange(0.2, 0.96, 0.05), 2):
-        found = [find_in(o, w, h, float(t)) for o in outs]
-        fires = sum(d is not None for d in found)
-        reads = None
-        if stages.bg is not None:
-            crops = [crop_for_classifier(f, d[1]) for f, d in zip(frames, found) if d]
-            q = stages.bg_probabilities(crops)
-            reads = int(((q.argmax(axis=1) == 2) & (q[:, 2] >= P_MASK)).sum()) if len(crops) else 0
-            if gated is None and reads == 0:
-                gated = float(t)
-        sweep.append((float(t), fires, reads))
-        if alone is None and fires == 0:
-            alone = float(t)
-    return (alone if alone is not None else 0.95), gated, sweep
+    if not sources:
+        return []
+    ph = photos.load(SHARED, tuple(sources), split)
+    return [contract.rgb565_round_trip(w) for w in photos.free_windows(np.random.default_rng([seed, 88]), ph, count, 320, 240)]
 
 
-def composed_recall(stages: Stages, thresholds, count: int, seed: int):
-    """Detector and Haar recall (IoU >= 0.5 with the pasted box) by face side, on test faces
-    over test backgrounds; one face per picture, fully inside the frame."""
-    from maskgate.data import backgrounds, compose
-    from maskgate.detector.stage import find_in
-
-    faces = compose.Faces.join([compose.load_faces(SHARED, s, "test", cache_dir=ROOT / "data" / "cache")
-                                for s in ("face-mask-12k", "face-utkface", "utk-synth-mask")])
-    rng = np.random.default_rng([seed, 99])
-    cfg = compose.ComposeConfig(empty_p=0.0, door_framing_p=0.0, extra_faces_p=0.0, edge=0.0)
-    bins = [(26, 40), (40, 60), (60, 90), (90, 130), (130, 240)]
-    rows = {b: {"n": 0, "det": 0, "haar": 0, "masked": 0, "det_masked": 0, "haar_masked": 0, "det_g": 0, "det_g_masked": 0}
-            for b in bins}
-    frames, truth = [], []
-    for bg in backgrounds.backgrounds("test", count, start=10_000):
-        frame, boxes, labels = compose.compose(rng, faces, bg, cfg)
-        if len(boxes) == 1:
-            frames.append(frame)
-            truth.append((boxes[0], int(labels[0])))
-    outs = stages.detector.outputs(frames)
-    for frame, out, (box, label) in zip(frames, outs, truth):
-        side = box[2]
-        b = next((b for b in bins if b[0] <= side < b[1]), None)
-        if b is None:
-            continue
-        d = find_in(out, 320, 240, thresholds[0])
-        dg = find_in(out, 320, 240, thresholds[1])
-        hb = stages.haar(frame)
-        r = rows[b]
-        r["n"] += 1
-        r["masked"] += label
-        ok_d = d is not None and iou(d[1], box) >= 0.5
-        ok_h = hb is not None and iou(hb, box) >= 0.3  # Haar's box is tighter than the pasted crop
-        ok_g = dg is not None and iou(dg[1], box) >= 0.5
-        r["det_g"] += ok_g
-        r["det_g_masked"] += ok_g and label
-        r["det"] += ok_d
-        r["haar"] += ok_h
-        r["det_masked"] += ok_d and label
-        r["haar_masked"] += ok_h and label
-    return rows
-
-
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / max(aw * ah + bw * bh - inter, 1e-6)
-
-
-def walkups(stages: Stages, thresholds, visits: int, seed: int, with_haar: bool):
-    """Synthetic walk-ups through firmware/door.py: per class, did the door open within 2 s
-    (30 frames at 15 fps), per candidate; plus empty sequences (frames that opened it)."""
-    from maskgate.data import backgrounds, compose
-    from maskgate.detector.stage import crop_for_classifier, find_in
-    from maskgate.firmware import module
-
-    door = module("door")
-    dcfg = module("config").DEFAULTS["door"]
-    faces = compose.Faces.join([compose.load_faces(SHARED, s, "test", cache_dir=ROOT / "data" / "cache")
-                                for s in ("face-mask-12k", "face-utkface", "utk-synth-mask")])
-    rng = np.random.default_rng([seed, 123])
-    cands, opened = None, {}  # (candidate, k) -> first frame the door was open; k: 0 bare, 1 masked, 2 empty
-    for v in range(visits):
-        for kind in (0, 1, 2):
-            bg = backgrounds.background(backgrounds.SPLIT_SEEDS["test"], 20_000 + v * 3 + kind)
-            pick = np.flatnonzero(faces.labels == kind) if kind < 2 else None
-            i = int(pick[rng.integers(len(pick))]) if kind < 2 else None
-            x0, y0 = rng.uniform(60, 200), rng.uniform(20, 80)
-            dx, dy = rng.uniform(-20, 20), rng.uniform(-10, 10)
-            light = rng.uniform(0.8, 1.2)
-            frames = []
-            for t in range(30):
-                s = 40 + (120 - 40) * t / 29
-                canvas = bg.astype(np.float32) * (light + 0.05 * np.sin(t / 3))
-                if kind < 2:
-                    tile = cv2.resize(faces.pixels[i], (int(s), int(s)), interpolation=cv2.INTER_LINEAR)
-                    x = int(x0 + dx * t / 29 - s / 2 + 40)
-                    y = int(y0 + dy * t / 29)
-                    compose._body(canvas, tile, x, y, int(s), rng)
-                    compose._paste(canvas, tile, x, y, compose._oval_alpha(int(s)))
-                out = np.clip(canvas + rng.normal(0, 2, canvas.shape), 0, 255).astype(np.uint8)
-                if rng.random() < 0.2:
-                    out = cv2.GaussianBlur(out, (0, 0), 1.0)
-                frames.append(compose.contract.rgb565_round_trip(out))
-            res = evaluate(stages, frames, thresholds, with_haar)
-            cands = cands or list(res)
-            for c in cands:
-                found, let_in = res[c]
-                # the door gets the stage's decision: no region -> None, mask -> 1, else 0
-                gate = door.Door(dcfg["k"], int(dcfg["hold_s"] * 1000), P_MASK, dcfg["hysteresis"])
-                first = None
-                for t in range(30):
-                    p = None if not found[t] else (1.0 if let_in[t] else 0.0)
-                    gate.update(t * 67, p)
-                    if gate.state == door.OPEN and first is None:
-                        first = t
-                opened.setdefault((c, kind), []).append(first)
-    return cands, opened
-
-
-# Instructions per MAC the emulated Cortex-M7 executed for the shipped classifier's ops (issue 20,
-# TFLM + CMSIS-NN, older libtf): a first 3x3 convolution on 3 channels, 1x1 convolutions,
-# depthwise 3x3. Applied to another net's ops they give an ESTIMATE, not a measurement.
-INSTRUCTIONS_PER_MAC = {"first": 4.71, "CONV_2D": 2.43, "DEPTHWISE_CONV_2D": 9.77, "FULLY_CONNECTED": 2.43}
-
-
-def instructions_estimate(layers) -> int:
-    total, first = 0.0, True
-    for row in layers:
-        rate = INSTRUCTIONS_PER_MAC.get(row["op"], 0.0)
-        if row["op"] == "CONV_2D" and first:
-            rate, first = INSTRUCTIONS_PER_MAC["first"], False
-        total += rate * row["macs"]
-    return int(total)
-
-
-def memory_rows(detector_path: Path):
-    """Per firmware release: does the detector (model + board arena) fit a heap block, and
-    do classifier and detector fit together in the big block."""
-    from maskgate import budget
-
-    det = budget.model_figures(detector_path.read_bytes())
-    cls = budget.model_figures((ROOT / "models" / "maskgate_int8.tflite").read_bytes())
-    d = det["bytes"] + det["arena_bytes_board"]
-    c = cls["bytes"] + cls["arena_bytes_board"]
-    releases = [("4.5.5", (228,), True), ("4.5.6–4.7", (26, 267), False), ("4.8.1", (64, 267), False),
-                ("5.0", (64, 264), False)]
-    rows = []
-    for name, blocks, arena_in_fb in releases:
-        kb = [b * 1024 for b in blocks]
-        if arena_in_fb:  # 4.5.5: arenas come from the frame buffer, only the models are on the heap
-            need = det["bytes"] + cls["bytes"]
-            rows.append((name, "+".join(f"{b} K" for b in blocks), f"models {need / 1024:.1f} K on the heap, arenas in the frame buffer",
-                         need <= kb[0]))
-            continue
-        small, big = kb[0], kb[-1]
-        if d <= small:
-            where = f"detector {d / 1024:.1f} K in the {blocks[0]} K block; classifier {c / 1024:.1f} K in the {blocks[-1]} K block"
-            ok, left = c <= big, big - c
-        else:
-            where = f"both in the {blocks[-1]} K block: {c / 1024:.1f} K + {d / 1024:.1f} K = {(c + d) / 1024:.1f} K"
-            ok, left = c + d <= big, big - c - d
-        # per frame the stage also allocates the 96x72 RGB565 copy (13.5 K) and the 32x32 crop (2 K)
-        where += f"; {left / 1024:.0f} K of that block left for MicroPython, the firmware and per-frame copies"
-        rows.append((name, "+".join(f"{b} K" for b in blocks), where, ok))
-    return det, cls, rows
-
-
-def door_framing_table(stages, results, thresholds, with_haar, lines, args):
-    empty = empty_frames("test", args.empty, args.seed)
-    empty_res = evaluate(stages, empty, thresholds, with_haar)
-    cands = list(empty_res)
-    lines += ["## Door framing: masked let in / bare let in (false opens) / empty frames that read mask", "",
-              "found = the stage gave a region; let in = the classifier read mask on it. 12K and UTKFace: the "
-              "detector trained on their other splits; chandrikadeb7 and RWMFD: never seen by any detector.", ""]
-    head = "| candidate | " + " | ".join(
-        [f"{s} masked let in" for s in ("12K", "chandrikadeb7", "RWMFD")]
-        + [f"{s} bare let in" for s in ("12K", "UTKFace", "chandrikadeb7")]) + f" | empty frames read mask (of {len(empty)}) |"
-    lines += [head, "|---" * (head.count("|") - 1) + "|"]
-    table = {}
-    for c in cands:
-        cells = []
-        for name, want in (("face-mask-12k", 1), ("face-mask-chandrikadeb7", 1), ("face-mask-rwmfd", 1),
-                           ("face-mask-12k", 0), ("face-utkface", 0), ("face-mask-chandrikadeb7", 0)):
-            labels, res = results[name]
-            found, let_in = res[c]
-            sel = labels == want
-            k, n = int(let_in[sel].sum()), int(sel.sum())
-            f = int(found[sel].sum())
-            table[(c, name, want)] = (k, f, n)
-            cells.append(f"{100 * k / max(n, 1):.1f} % ({k}/{n}; found {100 * f / max(n, 1):.0f} %)")
-        k = int(empty_res[c][1].sum())
-        f = int(empty_res[c][0].sum())
-        cells.append(f"{k} (found {f})")
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    return table, empty_res
-
-
-def composed_table(stages, thresholds, args, lines):
-    rows = composed_recall(stages, thresholds, args.composed, args.seed)
-    lines += ["## Composed pictures (test faces on test backgrounds): found by face side", "",
-              "facedet: box IoU >= 0.5 with the pasted square; Haar: IoU >= 0.3 (its box is tighter).", "",
-              f"| face side (px in 320x240) | pictures | masked | facedet t={thresholds[0]} found (masked) | "
-              f"facedet t={thresholds[1]} found (masked) | haar+eyes found (masked) |",
-              "|---|---|---|---|---|---|"]
-    for (lo, hi), r in rows.items():
-        n, m = r["n"], r["masked"]
-        pc = lambda k, d: f"{100 * k / max(d, 1):.1f} %"  # noqa: E731
-        lines.append(f"| {lo}–{hi} | {n} | {m} | {pc(r['det'], n)} ({pc(r['det_masked'], m)}) | "
-                     f"{pc(r['det_g'], n)} ({pc(r['det_g_masked'], m)}) | {pc(r['haar'], n)} ({pc(r['haar_masked'], m)}) |")
+def row(name, res, labels_by_set, empties) -> str:
+    cells = []
+    for set_name, want, labels in labels_by_set:
+        found, let_in = res[set_name][name]
+        sel = labels == want
+        k, n, f = int(let_in[sel].sum()), int(sel.sum()), int(found[sel].sum())
+        cells.append(f"{100 * k / max(n, 1):.1f} % ({k}/{n}; {wilson(k, n)}; found {100 * f / max(n, 1):.0f} %)")
+    for label, r in empties:
+        cells.append(f"{int(r[name][1].sum())} / {len(r[name][1])}")
+    return f"| {name} | " + " | ".join(cells) + " |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detector", type=Path, required=True)
-    parser.add_argument("--bg-classifier", type=Path)
+    parser.add_argument("--classifier3", type=Path, required=True, help="3-class (background, no_mask, mask) int8")
+    parser.add_argument("--classifier2", type=Path, default=ROOT / "models" / "maskgate_int8.tflite")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    parser.add_argument("--trained-photos", nargs="*", default=None,
+                        help="photo sources the detector trained on (validation empties); default: from its detector.json")
     parser.add_argument("--limit", type=int, default=None, help="pictures per set (seeded subset)")
-    parser.add_argument("--empty", type=int, default=2000, help="empty test frames")
-    parser.add_argument("--composed", type=int, default=1500)
-    parser.add_argument("--walkups", type=int, default=100, help="visits per class")
-    parser.add_argument("--no-haar", action="store_true", help="skip the Haar rows (faster)")
-    parser.add_argument("--walkups-only", action="store_true",
-                        help="only the walk-ups and the cost table (run beside a --walkups 0 run on a shared machine)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "face_stage")
+    parser.add_argument("--empty", type=int, default=2000, help="empty test scenes")
+    parser.add_argument("--val-empty", type=int, default=1000)
+    parser.add_argument("--photo-empty", type=int, default=500, help="face-free photo windows, each way")
+    parser.add_argument("--label", default="", help="what this run is (e.g. 'fold: RWMFD left out')")
+    parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from maskgate.tfenv import tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
+    from maskgate import contract
     from maskgate.data import compose
 
     started = time.time()
-    stages = Stages(args.detector, args.bg_classifier)
-    with_haar = not args.no_haar
-    t_alone, t_gated, sweep = choose_thresholds(stages, empty_frames("val", 1000, args.seed))
-    thresholds = (t_alone, t_gated if t_gated is not None else t_alone)
-    print(f"detector thresholds: alone {t_alone}, gated {t_gated}", flush=True)
-    lines = ["# Face stage candidates, measured", "",
-             f"Command: `.venv/bin/python bench/bench_face_stage.py --detector {args.detector}"
-             + (f" --bg-classifier {args.bg_classifier}" if args.bg_classifier else "")
-             + (f" --limit {args.limit}" if args.limit else "") + (" --no-haar" if args.no_haar else "")
-             + f" --empty {args.empty} --composed {args.composed} --walkups {args.walkups}"
-             + (" --walkups-only" if args.walkups_only else "") + "`", "",
-             f"Detector thresholds, from 1,000 validation empty frames only: {t_alone} with the shipped classifier "
-             "(the lowest, 0.05 grid, at which no frame has a detection), "
-             f"{t_gated} with the 3-class classifier (the lowest at which no detection reads mask). "
-             "Shipped classifier: models/maskgate_int8.tflite, P(mask) >= 0.5; 3-class: argmax mask and P(mask) >= 0.5. "
-             "Haar rows use the virtual board's OpenCV stand-in: an UPPER bound for the board.", ""]
-    results = {}
-    sets = [] if args.walkups_only else ["face-mask-12k", "face-utkface", "face-mask-chandrikadeb7", "face-mask-rwmfd"]
-    for name in sets:
+    report = args.detector.parent / "detector.json"
+    trained = args.trained_photos
+    if trained is None:
+        trained = json.loads(report.read_text())["config"].get("photo_sources", []) if report.exists() else []
+    readings = Readings(args.detector, args.classifier3, args.classifier2)
+    val_photos = photo_empties(trained, "val", args.photo_empty, args.seed)
+    val = readings.run(empty_frames("val", args.val_empty, args.seed) + val_photos)
+    thresholds, sweep = choose(val)
+    print(f"thresholds {thresholds} ({time.time() - started:.0f} s)", flush=True)
+
+    res, labels_by_set, per_picture = {}, [], {}
+    for name in args.sets:
         pics = pictures(name, args.limit, args.seed)
-        frames = [compose.contract.rgb565_round_trip(compose.door_framing(p)[0]) for p, _ in pics]
-        labels = np.array([lab for _, lab in pics])
-        res = evaluate(stages, frames, thresholds, with_haar)
-        results[name] = (labels, res)
+        frames = [contract.rgb565_round_trip(compose.door_framing(p)[0]) for p, _, _ in pics]
+        r = readings.run(frames)
+        res[name] = candidates(r, thresholds)
+        labels = np.array([lab for _, lab, _ in pics])
+        for want in (1, 0):
+            if (labels == want).any():
+                labels_by_set.append((name, want, labels))
+        per_picture[name] = {"paths": [p for _, _, p in pics], "labels": labels.tolist(), "score": r["score"].round(3).tolist(),
+                             "haar": r["haar"].tolist(), "q3_det": r["q3_det"].round(3).tolist(),
+                             "q3_haar": r["q3_haar"].round(3).tolist()}
         print(f"{name}: {len(frames)} pictures ({time.time() - started:.0f} s)", flush=True)
-    table, empty_res = {}, {}
-    if not args.walkups_only:
-        table, empty_res = door_framing_table(stages, results, thresholds, with_haar, lines, args)
-        lines += ["", "Threshold sweep on the 1,000 validation empty frames (threshold: frames with a detection"
-                  " / of those, read mask by the 3-class classifier): "
-                  + ", ".join(f"{t:.2f}: {n}" + (f"/{r}" if r is not None else "") for t, n, r in sweep), ""]
-        composed_table(stages, thresholds, args, lines)
+    empties = [("procedural", candidates(readings.run(empty_frames("test", args.empty, args.seed)), thresholds))]
+    held_photos = [s for s in args.sets if s in ("face-mask-chandrikadeb7", "face-mask-rwmfd") and s not in trained]
+    if held_photos:
+        empties.append(("photo windows", candidates(readings.run(photo_empties(held_photos, "all", args.photo_empty, args.seed)),
+                                                    thresholds)))
 
-    if args.walkups:
-        wc, opened = walkups(stages, thresholds, args.walkups, args.seed, with_haar)
-        lines += ["", f"## Synthetic walk-ups ({args.walkups} visits per class, firmware/door.py k = 3)", "",
-                  "A face (test split of 12K, UTKFace, masks drawn on UTKFace) grows from 40 to 120 px over 30 frames "
-                  "(2 s at 15 fps) over a test background, drifting, light flickering; empty visits are the same "
-                  "without a face. SYNTHETIC, drawn by this bench's own composer (not issue 15's harness).", "",
-                  "| candidate | masked visitor in within 2 s | bare visitor in | empty visits that opened |", "|---|---|---|---|"]
-        for c in wc:
-            m = opened[(c, 1)]
-            b = opened[(c, 0)]
-            e = opened[(c, 2)]
-            km, kb, ke = sum(x is not None for x in m), sum(x is not None for x in b), sum(x is not None for x in e)
-            lines.append(f"| {c} | {100 * km / len(m):.1f} % ({km}/{len(m)}; 95 % CI {_ci(km, len(m))}) | "
-                         f"{100 * kb / len(b):.1f} % ({kb}/{len(b)}) | {ke}/{len(e)} |")
-
-    det, cls, mem = memory_rows(args.detector)
-    lines += ["", "## Cost and fit", "",
-              "Instructions: ESTIMATE from the per-op instructions/MAC issue 20 measured on the shipped classifier "
-              "(emulated M7, TFLM + CMSIS-NN); ops without MACs not counted. At 480 MHz and 1-2 instructions per "
-              "cycle, 1 M instructions is 1.0-2.1 ms.", "",
-              "| model | .tflite | tflite-micro arena (host / board) | MACs | instructions (estimate) |", "|---|---|---|---|---|",
-              f"| facedet | {det['bytes']:,} B | {det['arena_bytes']:,} / {det['arena_bytes_board']:,} B | {det['macs']:,} | "
-              f"{instructions_estimate(det['layers']) / 1e6:.1f} M |",
-              f"| classifier (shipped) | {cls['bytes']:,} B | {cls['arena_bytes']:,} / {cls['arena_bytes_board']:,} B | {cls['macs']:,} | "
-              f"{instructions_estimate(cls['layers']) / 1e6:.1f} M (measured: 7.63 M) |",
-              "", "| release | GC heap blocks | where the models go | fits |", "|---|---|---|---|"]
-    for name, blocks, where, ok in mem:
-        lines.append(f"| {name} | {blocks} | {where} | {'yes' if ok else 'NO'} |")
-    lines += ["", f"Run time {time.time() - started:.0f} s on this machine (host wall clock; says nothing about the board).", ""]
+    short = {"face-mask-12k": "12K", "face-utkface": "UTKFace", "face-mask-chandrikadeb7": "chandrikadeb7",
+             "face-mask-rwmfd": "RWMFD"}
+    head = ["candidate"] + [f"{short[s]} {'masked' if want else 'bare'} let in" for s, want, _ in labels_by_set]
+    head += [f"empty {label} that read mask" for label, _ in empties]
+    lines = [f"# Face stage measured{': ' + args.label if args.label else ''}", "",
+             "Command: `nice -n 15 .venv/bin/python bench/bench_face_stage.py --detector " + str(args.detector)
+             + f" --classifier3 {args.classifier3} --sets {' '.join(args.sets)}"
+             + (f" --limit {args.limit}" if args.limit else "") + f" --empty {args.empty}"
+             + (f" --label '{args.label}'" if args.label else "") + f" --out {args.out}`", "",
+             f"Detector trained on photos of: {', '.join(trained) or 'none'}. Thresholds chosen on "
+             f"{args.val_empty} validation scenes + {len(val_photos)} validation photo windows: {thresholds}. "
+             f"Classifiers: 2-class {args.classifier2.name}, 3-class {args.classifier3}.", "",
+             "Cells: let in % (k/n; Wilson 95 % interval; found = the stage gave a region the classifier did not "
+             "call background). Empty columns: frames that read mask / frames.", "",
+             "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for name in res[args.sets[0]]:
+        lines.append(row(name, res, labels_by_set, empties))
+    lines += ["", "Validation sweep (threshold: frames with a detection / read mask, facedet / read mask, haar+facedet): "
+              + ", ".join(f"{t:.2f}: {n}/{a}/{b}" for t, n, a, b in sweep), "",
+              f"Run time {time.time() - started:.0f} s on this machine (host wall clock; says nothing about the board).", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(str(args.out) + ".md").write_text("\n".join(lines))
-    Path(str(args.out) + ".json").write_text(json.dumps(
-        {"thresholds": thresholds, "sweep": sweep,
-         "table": {f"{c}|{n}|{w}": v for (c, n, w), v in table.items()},
-         "empty": {c: [int(v[1].sum()), int(v[0].sum()), len(v[0])] for c, v in empty_res.items()}}, indent=1))
+    table = {c: {f"{s}|{want}": [int(res[s][c][1][labels == want].sum()), int(res[s][c][0][labels == want].sum()),
+                                  int((labels == want).sum())] for s, want, labels in labels_by_set}
+             for c in res[args.sets[0]]}
+    for label, r in empties:
+        for c in table:
+            table[c][f"empty|{label}"] = [int(r[c][1].sum()), int(r[c][0].sum()), len(r[c][1])]
+    Path(str(args.out) + ".json").write_text(json.dumps({"thresholds": thresholds, "sweep": sweep, "table": table,
+                                                         "trained_photos": trained, "detector": str(args.detector)}, indent=1))
+    Path(str(args.out) + ".pictures.json").write_text(json.dumps(per_picture))
     print("\n".join(lines))
 
 

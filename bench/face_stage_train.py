@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--compose-options", default="{}", help="JSON of maskgate.data.compose.ComposeConfig")
     parser.add_argument("--init", help="a facedet.keras to continue from")
     parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--settings", default="{}",
+                        help="JSON of more DetectorConfig fields, e.g. '{\"photo_sources\": [\"face-mask-rwmfd\"], \"photo_p\": 0.3}'")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -78,6 +80,10 @@ def main() -> None:
         values["init"] = args.init
     if args.learning_rate:
         values["learning_rate"] = args.learning_rate
+    values.update(json.loads(args.settings))
+    for key in ("photo_sources", "sources"):
+        if key in values:
+            values[key] = tuple(values[key])
     report = train_detector(args.shared, args.out, DetectorConfig.from_dict(values), cache_dir=args.cache)
     f = report["figures"]
     print(f"{args.out}: {f['bytes']} B, arena {f['arena_bytes']} B (board {f['arena_bytes_board']} B), "

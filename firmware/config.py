@@ -11,6 +11,8 @@
 import json
 
 SCHEMA = 1
+FACE_STAGES = ("haar", "facedet", "haar+facedet")  # face_stage.py KINDS
+BACKGROUND = "background"  # the label of a 3-class model's "nobody there" (judge.py refuses it)
 
 DEFAULTS = {
     "schema": SCHEMA,
@@ -25,6 +27,14 @@ DEFAULTS = {
     "haar_threshold": 0.9,
     "haar_scale_factor": 1.35,
     "eye_fallback": True,  # no frontal face: place one from an eye pair (masks hide nose and mouth)
+    # What finds the face (face_stage.py): "haar" (the cascades above), "facedet" (the detector
+    # model below), or "haar+facedet" (the detector when Haar finds nothing).
+    "face_stage": "haar",
+    "detector": {
+        "model": None,  # the detector's .tflite on the card (needed by facedet stages)
+        "model_sha256": None,  # checked against the file at boot when given
+        "threshold": 0.8,  # objectness a cell needs to be a face (the host picks it on empty scenes)
+    },
     "door": {
         "k": 3,  # frames in a row that read "mask" before opening
         "hold_s": 5.0,  # seconds the door stays open
@@ -140,6 +150,28 @@ def _check(cfg, problems):
     need(_is_num(cfg["haar_scale_factor"]) and 1 < cfg["haar_scale_factor"] <= 4,
          "haar_scale_factor", "a number in (1, 4]")
     need(isinstance(cfg["eye_fallback"], bool), "eye_fallback", "true or false")
+    need(cfg["face_stage"] in FACE_STAGES, "face_stage", " | ".join(FACE_STAGES))
+    if labels_ok:
+        need(cfg["positive_label"] != BACKGROUND, "positive_label", "a face label, not %s" % BACKGROUND)
+        need(BACKGROUND not in labels or cfg["output"] == "softmax", "output",
+             "softmax for a model with a %s class" % BACKGROUND)
+
+    det = cfg["detector"]
+    if not isinstance(det, dict):
+        problems.append("detector must be an object")
+    else:
+        if cfg["face_detection"] and cfg["face_stage"] in ("facedet", "haar+facedet"):
+            need(isinstance(det["model"], str) and len(det["model"]) > 0, "detector.model",
+                 "the detector's file name on the card (face_stage %s)" % cfg["face_stage"])
+        else:
+            need(det["model"] is None or (isinstance(det["model"], str) and len(det["model"]) > 0),
+                 "detector.model", "null or a file name on the card")
+        dsha = det["model_sha256"]
+        need(dsha is None or (isinstance(dsha, str) and len(dsha) == 64), "detector.model_sha256",
+             "null or 64 hex digits")
+        need(_is_num(det["threshold"]) and 0 < det["threshold"] <= 1, "detector.threshold", "a number in (0, 1]")
+        if isinstance(det["model"], str) and det["model"] == cfg["model"]:
+            problems.append("detector.model must be another file than model (%s)" % json.dumps(det["model"]))
 
     door = cfg["door"]
     if not isinstance(door, dict):

@@ -171,19 +171,21 @@ def input_scales(side, size):
     return [(size + extra) / side for extra in SCALE_EXTRAS]
 
 
-def to_input(img, roi, size, hint):
+def to_input(img, roi, size, hint, in_place=False):
     """The square `roi` of `img` resized to size x size (a new image).
 
     Two steps, so the crop is exactly the square: copy it at scale 1, then scale the copy.
     Scaling straight from the frame would start the crop on the destination grid
     (floor(roi.x * scale) / scale), up to one output pixel up and left of the square. The
-    copy takes side * side * 2 bytes of heap for a moment (115 KB for QVGA's centre square)."""
-    square = img.copy(roi=roi)
+    copy takes side * side * 2 bytes of heap for a moment (115 KB for QVGA's centre square);
+    in_place cuts img itself down to the square instead (no heap, same pixels; img then is
+    the square)."""
+    square = img.crop(roi=roi) if in_place else img.copy(roi=roi)
     side = roi[2]
     for s in input_scales(side, size):
         out = square.copy(x_scale=s, y_scale=s, hint=hint)
         if out.width() == size and out.height() == size:
-            del square
+            del square  # (in place: only the name; img holds the square)
             return out
         del out
     raise ValueError("cannot resize the crop to %dx%d" % (size, size))

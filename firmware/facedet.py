@@ -16,10 +16,9 @@
 # On 4.5.5 the tf module's classify() only takes a 1x1xN output, so the grid leaves the model
 # flattened (N = COLS * ROWS * CHANNELS); ml.Model.predict gives the same values.
 #
-# In main.py (see the face-stage report for the whole patch):
-#     detector = facedet.Detector(infer.Model(cfg["detector"]["model"]), cfg["detector"]["threshold"])
-#     hit = detector.find(img, image.AREA)        # per frame: (score, (x, y, w, h)) or None
-#     roi = face.face_square(hit[1], w, h, 0.0)   # no margin: the box is the classifier's view
+# main.py loads it when config.json's face_stage is "facedet" or "haar+facedet"
+# (face_stage.py): Detector(infer.Model(cfg["detector"]["model"]), cfg["detector"]["threshold"]),
+# and judge.py crops its box with face.face_square(box, w, h, MARGIN).
 
 import math
 
@@ -38,6 +37,7 @@ SIDE_MIN = 0.08
 SIDE_MAX = 1.2
 OFFSET_LO = -0.5
 OFFSET_SPAN = 2.0
+MARGIN = 0.0  # the box already is the face picture the classifier knows: no growth
 _LOG_MIN = math.log(SIDE_MIN)
 _LOG_SPAN = math.log(SIDE_MAX) - math.log(SIDE_MIN)
 

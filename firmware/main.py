@@ -1,7 +1,9 @@
 # maskgate: a face-mask door controller for the OpenMV Cam H7.
 #
-# Every frame: snapshot -> largest frontal face (Haar) -> face square resized to 32x32 ->
-# int8 model -> P(mask) -> door state machine -> relay and LEDs -> one CSV row on the card.
+# Every frame: snapshot -> the face stage config.json names (face_stage.py: Haar with the eye
+# fallback, our face detector, or Haar then the detector) -> face square resized to 32x32 ->
+# int8 model -> P(mask) (a 3-class model's "background" refuses the region) -> door state
+# machine -> relay and LEDs -> one CSV row on the card.
 # Between frames the serial link answers the PC tools (frame.py, commands.py): HELLO, the
 # card's files, pictures for a training set, inference on pictures from the PC, stage
 # timings, config changes, reset, and stopping for the REPL.
@@ -30,6 +32,8 @@ import commands
 import config
 import door
 import face
+import face_stage
+import facedet
 import features
 import files
 import frame
@@ -98,7 +102,8 @@ link.on(frame.REPL, commands.stop_for_repl)
 status = {"frame": -1, "fps": 0.0, "door": door.CLOSED}
 ctx = {"version": VERSION, "status": status, "api": None, "model_file": None,
        "model_sha256": None, "config": None, "error": None, "img": None, "model": None,
-       "cascade": None, "eye_cascade": None, "features": None, "model_heap": 0,
+       "stage": None, "face_stage": None, "detector_file": None, "detector_sha256": None,
+       "features": None, "model_heap": 0,
        "config_file": CONFIG_FILE, "timings": timings.Timings(),
        "board_id": binascii.hexlify(pyb.unique_id()).decode()}
 try:
@@ -120,7 +125,7 @@ def fail(message):
 
 
 # --- Configuration, model and log. Any failure here leaves the door closed.
-cfg = model = log = cascade = eye_cascade = gate = None
+cfg = model = log = stage = gate = None
 try:
     cfg = config.load(CONFIG_FILE)
     ctx["config"] = cfg
@@ -136,6 +141,42 @@ if relay is None:
 # --- What this firmware release can do: cascades, find_features' keyword (features.py).
 feats, frontal, eyes_found = features.probe(image, cfg["haar_stages"] if cfg else 25, face.EYE_STAGES)
 ctx["features"] = feats
+haar_scale = feats["haar_scale"] or "scale_factor"
+
+
+def checked_file(path, sha, what):
+    # the file is on the card and, when config.json gives its sha256, is that file
+    try:
+        os.stat(path)
+    except OSError:
+        raise RuntimeError("%s file %s not found on the card" % (what, path))
+    got = infer.file_sha256(path)
+    if got and sha and got != sha:
+        raise RuntimeError("%s file %s does not match config.json (sha256 %s..., expected %s...): "
+                           "redeploy" % (what, path, got[:12], sha[:12]))
+    return got or sha
+
+
+def haar_finder(cascade, eyes):
+    c = cfg
+
+    def find(img):
+        return face.find(img, cascade, c["detect_scale"], c["haar_threshold"], c["haar_scale_factor"], eyes,
+                         haar_scale)
+    return find
+
+
+def load_detector(d):
+    # after the classifier: the two models are allocated one after the other (maskgate.memory.plan)
+    ctx["detector_file"] = d["model"]
+    ctx["detector_sha256"] = checked_file(d["model"], d["model_sha256"], "detector model")
+    net = infer.Model(d["model"])
+    shape = net.input_shape()
+    if shape and (shape[0] != facedet.IN_H or shape[1] != facedet.IN_W):
+        raise RuntimeError("detector input is %dx%d, facedet.py expects %dx%d"
+                           % (shape[1], shape[0], facedet.IN_W, facedet.IN_H))
+    ctx["model_heap"] += net.heap_bytes()
+    return facedet.Detector(net, d["threshold"])
 
 # --- Camera.
 try:
@@ -151,15 +192,7 @@ if cfg and not ctx["error"]:
     try:
         model_file = cfg["model"]
         ctx["model_file"] = model_file
-        try:
-            os.stat(model_file)
-        except OSError:
-            raise RuntimeError("model file %s not found on the card" % model_file)
-        sha = infer.file_sha256(model_file)
-        ctx["model_sha256"] = sha or cfg["model_sha256"]
-        if sha and cfg["model_sha256"] and sha != cfg["model_sha256"]:
-            raise RuntimeError("model file %s does not match config.json (sha256 %s..., expected %s...): "
-                               "redeploy" % (model_file, sha[:12], cfg["model_sha256"][:12]))
+        ctx["model_sha256"] = checked_file(model_file, cfg["model_sha256"], "model")
         model = infer.Classifier(model_file, cfg["labels"], cfg["output"], cfg["positive_label"],
                                  cfg["threshold"])
         ctx["api"] = feats["api"] = model.api
@@ -176,18 +209,28 @@ if cfg and not ctx["error"]:
 if model is not None:
     try:
         if cfg["face_detection"]:
-            cascade = frontal
-            if cascade is None or not feats["haar_scale"]:
-                raise RuntimeError("no frontal-face cascade on this firmware: %s" % feats["errors"])
-            if cfg["eye_fallback"]:
-                eye_cascade = eyes_found
-                if eye_cascade is None:  # e.g. 4.5.6-4.6 on the H7: frontal faces only
+            kind = cfg["face_stage"]
+            haar = detect = None
+            if face_stage.uses_haar(kind):
+                if frontal is None or not feats["haar_scale"]:
+                    raise RuntimeError("no frontal-face cascade on this firmware: %s" % feats["errors"])
+                eye_cascade = eyes_found if cfg["eye_fallback"] else None
+                if cfg["eye_fallback"] and eye_cascade is None:  # e.g. 4.5.6-4.6 on the H7: frontal faces only
                     print("maskgate: no eye cascade, frontal faces only:", feats["errors"].get("eye"))
+                haar = haar_finder(frontal, eye_cascade)
+            if face_stage.uses_detector(kind):
+                detector = load_detector(cfg["detector"])
+
+                def detect(img):
+                    return detector.find(img, image.AREA)
+            stage = face_stage.FaceStage(kind, cfg["face_margin"], haar, detect)
+            ctx["face_stage"] = kind
         d = cfg["door"]
         gate = door.Door(d["k"], int(d["hold_s"] * 1000), cfg["threshold"], d["hysteresis"])
     except Exception as e:
         model = None
-        fail("cannot start the door logic: %s: %s" % (type(e).__name__, e))
+        stage = None
+        fail("cannot start the face stage or the door logic: %s: %s" % (type(e).__name__, e))
 
 try:
     lg = cfg["log"] if cfg else config.DEFAULTS["log"]
@@ -201,9 +244,7 @@ except Exception as e:
 if gate is None:
     gate = door.Door()  # only ever fed fail(): holds the door closed
 ctx["model"] = model
-ctx["cascade"] = cascade
-ctx["eye_cascade"] = eye_cascade
-haar_scale = feats["haar_scale"] or "scale_factor"
+ctx["stage"] = stage
 
 
 def after_reply():
@@ -250,6 +291,7 @@ while True:
     prob = None
     label = "error"
     roi = None
+    cropped = False
     t2 = t3 = t4 = t1
 
     if model is None or img is None:
@@ -269,8 +311,8 @@ while True:
         continue
 
     try:
-        r = judge.judge(img, model, cfg, cascade, eye_cascade, haar_scale)
-        box, roi, prob, label = r.box, r.roi, r.prob, r.label
+        r = judge.judge(img, model, cfg, stage)
+        box, roi, prob, label, cropped = r.box, r.roi, r.prob, r.label, r.cropped
         t2, t3, t4 = r.t
         gate.update(now, prob)
     except Exception as e:
@@ -297,7 +339,10 @@ while True:
             crop_file = ""
             if roi is not None and log.want_crop(prob):
                 crop_file = log.crop_path(frame_id)
-                img.save(crop_file, roi=roi, quality=cfg["log"]["jpeg_quality"])
+                if cropped:  # the picture already is the square judged (judge.crop_square)
+                    img.save(crop_file, quality=cfg["log"]["jpeg_quality"])
+                else:
+                    img.save(crop_file, roi=roi, quality=cfg["log"]["jpeg_quality"])
             stage_ms = (time.ticks_diff(t1, t0) / 1000, time.ticks_diff(t2, t1) / 1000,
                         time.ticks_diff(t3, t2) / 1000, time.ticks_diff(t4, t3) / 1000, log_ms)
             log.row(now, frame_id, box, prob, label, gate.state, stage_ms, fps, crop_file)
@@ -310,7 +355,7 @@ while True:
                         time.ticks_diff(t4, t3), int(log_ms * 1000), 1 if box else 0)
     log_ms = log_us / 1000
 
-    if box:
+    if box and not cropped:
         img.draw_rectangle(box, color=(0, 255, 0) if gate.state == door.OPEN else (255, 0, 0))
     link.poll(ctx)
     if after_reply():

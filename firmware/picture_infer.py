@@ -1,6 +1,6 @@
 # INFER: the model on a picture sent by the PC, through the very function the door loop calls
-# on a camera frame (judge.judge: face detection with the eye fallback when asked, the face
-# square -- or the centre square without detection -- 32x32 resize, int8 model).
+# on a camera frame (judge.judge: the configured face stage when asked, the face square -- or
+# the centre square without detection -- 32x32 resize, int8 model).
 # `maskgate bench --images` streams a labelled folder through it to measure on-device
 # accuracy and agreement with the PC's int8 model.
 #
@@ -27,10 +27,7 @@ MIN_SIDE = 8
 
 def _run(ctx, picture, detect):
     img = image.Image(picture["w"], picture["h"], image.RGB565, buffer=picture["buf"])
-    features = ctx.get("features") or {}
-    cascade = ctx.get("cascade") if detect else None
-    eyes = ctx.get("eye_cascade") if detect else None
-    r = judge.judge(img, ctx["model"], ctx["config"], cascade, eyes, features.get("haar_scale") or "scale_factor")
+    r = judge.judge(img, ctx["model"], ctx["config"], ctx.get("stage") if detect else None)
     del img
     return {"id": picture["id"], "prob": r.prob, "label": r.label, "scores": r.scores,
             "box": list(r.box) if r.box else None, "roi": list(r.roi) if r.roi else None, "us": list(r.us)}

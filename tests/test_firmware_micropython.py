@@ -380,25 +380,37 @@ def timings_inputs():
 def judge_inputs():
     rng = random.Random(SEED)
     cfg = dict(base_config(), input_size=32, face_margin=0.2)
+    three = ["no_mask", "mask", "incorrect"]
+    background = ["background", "no_mask", "mask"]  # a 3-class model that refuses empty regions
     cases = []
-    for i in range(60):
+    for i in range(72):
         boxes = {}
         if rng.random() < 0.5:
             boxes["frontal"] = [[rng.randint(0, 120), rng.randint(0, 90), s, s] for s in (rng.randint(12, 50),)]
         if rng.random() < 0.6:
             boxes["eye"] = [[40, 50, 10, 10], [70, 51, 11, 10]]
-        three = i % 4 == 3
+        labels = [["no_mask", "mask"], three, background][i % 3]
+        stage = [None, "haar", "haar", "facedet", "haar+facedet", "haar+facedet"][i % 6]
+        hit = None
+        if rng.random() < 0.6:
+            side = rng.randint(20, 240)
+            hit = [rng.randrange(256) / 256, [rng.randint(0, 320 - side), rng.randint(0, 240 - side), side, side]]
         cases.append({"w": 320, "h": 240, "boxes": boxes, "cfg": cfg, "keyword": rng.choice(["scale_factor", "scale"]),
-                      "cascade": None if i % 6 == 0 else "frontal", "eyes": "eye" if i % 3 else None,
-                      "labels": ["no_mask", "mask", "incorrect"] if three else ["no_mask", "mask"],
-                      "output": "softmax" if three else "sigmoid", "positive": "mask", "threshold": 0.6,
-                      "scores": [rng.randrange(256) / 256 for _ in range(3 if three else 1)]})
-    cases.append(dict(cases[1], cascade=None, w=100, h=60))
+                      "stage": stage, "cascade": "frontal" if stage and stage != "facedet" else None,
+                      "eyes": "eye" if i % 4 else None, "detector_hit": hit,
+                      "copy_max": rng.choice([None, None, 100 * 100]),
+                      "labels": labels, "output": "sigmoid" if len(labels) == 2 else "softmax", "positive": "mask",
+                      "threshold": 0.6, "scores": [rng.randrange(256) / 256 for _ in range(1 if len(labels) == 2 else 3)]})
+    cases.append(dict(cases[1], stage=None, cascade=None, w=100, h=60))
+    cases.append(dict(cases[3], labels=background, output="softmax", scores=[0.9, 0.05, 0.05],
+                      detector_hit=[0.95, [100, 60, 120, 120]]))  # background wins: no face, whatever P(mask)
+    cases.append(dict(cases[3], detector_hit=[0.95, [40, 0, 240, 240]], copy_max=100 * 100))  # cropped in place
     binary, abc = ["no_mask", "mask"], ["a", "b", "c"]
     decide = [[binary, "sigmoid", "mask", 0.6, [0.6]], [binary, "sigmoid", "mask", 0.6, [0.59]],
               [["mask", "no_mask"], "sigmoid", "mask", 0.5, [0.5]], [binary, "sigmoid", "mask", 0.5, [0.1, 0.9]],
               [abc, "softmax", "b", 0.5, [0.3, 0.3, 0.4]], [abc, "softmax", "b", 0.5, [0.4, 0.4, 0.2]],
-              [abc, "softmax", "c", 0.5, [0.1, 0.2]], [["a", "b"], "softmax", "a", 0.5, [0.5, 0.5]]]
+              [abc, "softmax", "c", 0.5, [0.1, 0.2]], [["a", "b"], "softmax", "a", 0.5, [0.5, 0.5]],
+              [background, "softmax", "mask", 0.5, [0.7, 0.1, 0.2]]]
     flat = [[1, 2, 3], [[1, [2, 3]], [4]], [], [0.5, [1e-3, [-2]]]]
     return {"cases": cases, "decide": decide, "flat": flat}
 
@@ -440,7 +452,8 @@ JOBS = {
     "reconfigure": lambda: Job("check_reconfigure", NET + ["reconfigure", "config", "files", "infer"],
                                reconfigure_inputs()),
     "timings": lambda: Job("check_timings", NET + ["timings", "files", "infer"], timings_inputs()),
-    "judge": lambda: Job("check_judge", ["judge", "face", "infer"], judge_inputs(), standins=["image"]),
+    "judge": lambda: Job("check_judge", ["judge", "face", "face_stage", "config", "infer"], judge_inputs(),
+                         standins=["image"]),
     "features": lambda: Job("check_features", ["features", "face"], features_inputs()),
     "capture": lambda: Job("check_capture", NET + ["capture", "files", "infer"], capture_inputs(), standins=["image"]),
     "interpreter": lambda: Job("check_interpreter", [], {}),
@@ -556,6 +569,18 @@ def test_commands(runs):
 def test_handlers_and_the_rest(runs, name):
     out, _ = agree(runs, name)
     assert "AttributeError" not in json.dumps(out)  # commands.Refused works on MicroPython
+
+
+def test_judge_runs_the_face_stage_refuses_background_and_crops_in_place(runs):
+    out, _ = agree(runs, "judge")
+    readings = [r for r in out["readings"] if r[0] != "ValueError"]
+    assert {r[8] for r in readings} == {None, "haar", "facedet"}  # each finder found faces
+    background, in_place = out["readings"][-2], out["readings"][-1]
+    assert background[2] is None and background[3] == "background"  # the region refused: no face
+    assert background[0] == [100, 60, 120, 120] and background[8] == "facedet"
+    assert in_place[5] is True and ["crop", [40, 0, 240, 240]] in in_place[9]
+    assert ["copy refused", [40, 0, 240, 240]] in in_place[9]
+    assert out["decide"][-1][1] == "background"
 
 
 def test_the_interpreter_facts_the_firmware_is_written_around(runs):

@@ -66,7 +66,9 @@ def test_wheel_holds_the_firmware_catalogue_configs_and_shipped_model(installed)
     for name in ("maskgate/firmware/main.py", "maskgate/firmware/frame.py", "maskgate/datasets/catalogue.toml",
                  "maskgate/configs/default.toml", "maskgate/models/maskgate_int8.tflite",
                  "maskgate/models/manifest.json", "maskgate/models/LICENSE.md", "maskgate/board/link.py",
-                 "maskgate/board/virtualboard/board.py"):
+                 "maskgate/board/virtualboard/board.py", "maskgate/firmware/face_stage.py",
+                 "maskgate/firmware/facedet.py", "maskgate/detector/stage.py", "maskgate/detector/bundle.py",
+                 "maskgate/datasets/face_boxes.csv", "maskgate/walkup/scene_regions.json"):
         assert name in names, name
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -4,6 +4,11 @@ The model facts (file, sha256, labels, output kind, threshold, input size, face 
 from manifest.json, and so does door.hysteresis when an operating point chose the threshold for it; the door and log settings start from the firmware's own defaults
 (firmware/config.py DEFAULTS) and can be overridden. The result is checked with the
 firmware's own validator, so a config the host writes is one the board accepts.
+
+The face stage travels the same way: a manifest's "face_stage" section ({"stage": "haar" |
+"facedet" | "haar+facedet", "detector": {"model_file", "sha256", "threshold", ...}}, written
+by maskgate.detector.bundle) becomes config.json's face_stage and detector keys, and the
+detector's .tflite (beside the classifier in the model folder) goes on the card with it.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import json
 from pathlib import Path
 
 from maskgate import bundle, firmware
+from maskgate.digest import sha256_bytes
 from maskgate.errors import DataError
 
 CONFIG_FILE = "config.json"
@@ -75,6 +81,13 @@ def make_config(manifest: dict, **overrides) -> dict:
             "input_size": int(size),
             "face_margin": float(c["crop"]["face_margin"]),
         }
+        stage = manifest.get("face_stage")
+        if stage:
+            cfg["face_stage"] = stage["stage"]
+            det = stage.get("detector")
+            if det:
+                cfg["detector"] = {"model": det["model_file"], "model_sha256": det.get("sha256"),
+                                   "threshold": float(det["threshold"])}
         for key, value in fw_config.DEFAULTS.items():
             cfg.setdefault(key, copy.deepcopy(value))
         op = manifest.get("operating_point")
@@ -90,13 +103,35 @@ def make_config(manifest: dict, **overrides) -> dict:
         raise DataError(str(e)) from e
 
 
-def card_files(model_path, manifest: dict | None = None, firmware_dir=None, **overrides) -> dict[str, bytes]:
+def uses_detector(cfg: dict) -> bool:
+    """Does this config.json run the face detector model?"""
+    return bool(cfg["face_detection"]) and cfg["face_stage"] in ("facedet", "haar+facedet")
+
+
+def detector_bytes(cfg: dict, model_path, detector_path=None) -> bytes:
+    """The detector .tflite config.json names: `detector_path`, else the file of that name
+    beside the classifier; its sha256 must be the one config.json gives."""
+    path = Path(detector_path) if detector_path else Path(model_path).parent / cfg["detector"]["model"]
+    if not path.is_file():
+        raise DataError(f"face_stage {cfg['face_stage']} needs the detector {path}, which is not there")
+    data = path.read_bytes()
+    want = cfg["detector"]["model_sha256"]
+    if want and sha256_bytes(data) != want:
+        raise DataError(f"{path} is not the detector the manifest names (sha256 {want[:12]}...)")
+    return data
+
+
+def card_files(model_path, manifest: dict | None = None, firmware_dir=None, detector_path=None,
+               **overrides) -> dict[str, bytes]:
     """Everything that goes on the card, name -> bytes: the firmware .py files, the model
-    (under the manifest's model_file name) and config.json."""
+    (under the manifest's model_file name), the face detector when the face stage uses it,
+    and config.json."""
     model_path = Path(model_path)
     manifest = manifest if manifest is not None else bundle.describe(model_path)
     cfg = make_config(manifest, **overrides)
     out = {p.name: p.read_bytes() for p in firmware.files(firmware_dir or firmware.FIRMWARE_DIR)}
     out[cfg["model"]] = model_path.read_bytes()
+    if uses_detector(cfg):
+        out[cfg["detector"]["model"]] = detector_bytes(cfg, model_path, detector_path)
     out[CONFIG_FILE] = (json.dumps(cfg, indent=2) + "\n").encode()
     return out

@@ -81,11 +81,31 @@ def write_order(names) -> list[str]:
     return sorted(names, key=rank)
 
 
+def detector_file(cfg: dict) -> str | None:
+    """The detector .tflite a config.json (as found on a card) names, if any."""
+    det = cfg.get("detector") if isinstance(cfg, dict) else None
+    model = det.get("model") if isinstance(det, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
+def detector_model(manifest: dict, files: dict[str, bytes]) -> tuple | None:
+    """("the face detector", bytes, arena used) when config.json runs the detector, else None:
+    loaded after the classifier, so planned after it."""
+    cfg = json.loads(files[CONFIG])
+    if not board_config.uses_detector(cfg):
+        return None
+    data = files[cfg["detector"]["model"]]
+    figures = (manifest.get("face_stage") or {}).get("detector") or {}
+    if figures.get("sha256") and figures["sha256"] != sha256(data):
+        figures = {}  # another detector than the manifest describes: measure this one
+    return ("the face detector", len(data), budget.manifest_arena_used(figures, data))
+
+
 def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: int | None,
-                 firmware: str | None = None) -> dict:
+                 firmware: str | None = None, detector: tuple | None = None) -> dict:
     """The memory plan(s) for the board's release (HELLO's "omv"; else `firmware`; else every
     supported release) and the measured free heap: {"releases": {r: plan}, "need", "free",
-    "problems"}."""
+    "problems"}. detector: (what, bytes, arena used) of the face detector loaded after the model."""
     used = budget.manifest_arena_used(manifest, model_bytes)
     on_board = (hello or {}).get("omv")
     try:
@@ -93,13 +113,16 @@ def memory_check(manifest: dict, model_bytes: bytes, hello: dict | None, free: i
     except ValueError:
         on_board = None  # not a version we can read: plan for what we would plan without a board
     releases = [on_board] if on_board else [firmware] if firmware else list(memory.EMULATED)
-    plans = {r: memory.plan(r, len(model_bytes), used) for r in releases}
+    then = [detector] if detector else []
+    plans = {r: memory.plan(r, len(model_bytes), used, then=then) for r in releases}
     problems = [f"firmware {r} ({p['release']}): {text}" for r, p in plans.items() for text in p["problems"]]
+    arenas = [used] + [t[2] for t in then]
 
-    def on_heap(r):  # what the GC heap must give on r (the plan says where model and arena go)
+    def on_heap(r):  # what the GC heap must give on r (the plan says where models and arenas go)
         m, p = memory.for_release(r), plans[r]
-        return ((m.model_allocation(len(model_bytes)) if p["model_in"] == "heap" else 0)
-                + (m.arena_allocation(used) if p["arena_in"] == "heap" else 0))
+        return sum((m.model_allocation(e["bytes"]) if e["model_in"] == "heap" else 0)
+                   + (m.arena_allocation(a) if p["arena_in"] == "heap" else 0)
+                   for e, a in zip(p["models"], arenas))
 
     need = max(on_heap(r) for r in releases)
     if free is not None and need > free:
@@ -284,7 +307,9 @@ class Plan:
                        f"{h['free'] / 1024:.1f} KB" if h.get("free") is not None else
                        f"heap: model + arena {h['need'] / 1024:.1f} KB (free heap not known here)")
             for release, p in h.get("releases", {}).items():
-                where = f"model in {p['model_in']}, arena {p['arena_bytes'] / 1024:.1f} KB in {p['arena_in']}"
+                where = "; ".join(f"{'detector' if i else 'model'} in {e['model_in']}, arena "
+                                  f"{e['arena_bytes'] / 1024:.1f} KB in {p['arena_in']}"
+                                  for i, e in enumerate(p.get("models") or [p]))
                 out.append(f"  OpenMV {release}: {'fits' if p['ok'] else 'DOES NOT FIT'} ({where}; "
                            f"{p['largest_free_after'] / 1024:.1f} KB left in one block)")
         for name in write_order(self.files):
@@ -316,7 +341,7 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict,
             old_cfg = json.loads(old_cfg_raw)
         except ValueError:
             old_cfg = {}
-        keep = [CONFIG, LABELS_FILE, old_cfg.get("model")]
+        keep = [CONFIG, LABELS_FILE, old_cfg.get("model"), detector_file(old_cfg)]
         have = target.hashes([n for n in keep if n])
         plan.keep = [(n, f"{ROLLBACK}/{n}") for n in keep if n and have.get(n)]
         for name, _ in plan.keep:
@@ -358,6 +383,10 @@ def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
     if hello.get("model_sha256") != cfg.get("model_sha256"):
         problems.append(f"the board runs model {str(hello.get('model_sha256'))[:12]}..., "
                         f"not the deployed {str(cfg.get('model_sha256'))[:12]}...")
+    want_det = cfg["detector"].get("model_sha256") if board_config.uses_detector(cfg) else None
+    if want_det and hello.get("detector_sha256") != want_det:
+        problems.append(f"the board runs detector {str(hello.get('detector_sha256'))[:12]}..., "
+                        f"not the deployed {str(cfg['detector'].get('model_sha256'))[:12]}...")
     want = firmware_version(files)
     if want and hello.get("fw") != want:
         problems.append(f"the board runs firmware {hello.get('fw')}, not {want}")
@@ -374,7 +403,7 @@ def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, o
     try:
         if firmware and hello and hello.get("omv") and hello["omv"] != firmware:
             log(f"the board runs OpenMV {hello['omv']}: planning for that, not --firmware {firmware}")
-        memory = memory_check(manifest, model_bytes, hello, free, firmware)
+        memory = memory_check(manifest, model_bytes, hello, free, firmware, detector_model(manifest, files))
         plan = make_plan(target, files, hello, memory, force)
         for line in plan.lines():
             log(line)
@@ -402,8 +431,9 @@ def rollback(*, port=None, to_drive=None, via="auto", log=print) -> dict:
                              "previous model there when it replaces one)")
         old_cfg = json.loads(old_raw)
         cur_raw = target.read(CONFIG)
-        cur_model = json.loads(cur_raw).get("model") if cur_raw else None
-        names = sorted({CONFIG, LABELS_FILE, old_cfg.get("model"), cur_model} - {None})
+        cur_cfg = json.loads(cur_raw) if cur_raw else {}
+        names = sorted({CONFIG, LABELS_FILE, old_cfg.get("model"), detector_file(old_cfg), cur_cfg.get("model"),
+                        detector_file(cur_cfg)} - {None})
         here = target.hashes(names)
         kept = target.hashes([f"{ROLLBACK}/{n}" for n in names])
         moves = []

@@ -48,6 +48,9 @@ INPUT_ZERO_POINT = -128
 # Models with more classes have a softmax over LABELS (in this order).
 LABELS_BINARY = ("no_mask", "mask")
 LABELS_THREE = ("no_mask", "mask", "incorrect")
+# The door's 3-class model: a region with nobody in it ("background", the crops the face stage
+# makes on an empty scene) is refused instead of read as a face (issue 16).
+LABELS_BACKGROUND = ("background", "no_mask", "mask")
 POSITIVE_LABEL = "mask"
 THRESHOLD = 0.5
 
@@ -56,11 +59,15 @@ FACE_MARGIN = 0.2
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
 
 
-def labels_for(num_classes: int) -> tuple[str, ...]:
+def labels_for(num_classes: int, background: bool = False) -> tuple[str, ...]:
+    """The labels of a model with `num_classes` outputs; `background`: the 3-class door model
+    (background / no_mask / mask) rather than the one with an "incorrect" class."""
+    if background and num_classes != 3:
+        raise ValueError(f"a background class needs 3 classes (background, no_mask, mask), not {num_classes}")
     if num_classes == 2:
         return LABELS_BINARY
     if num_classes == 3:
-        return LABELS_THREE
+        return LABELS_BACKGROUND if background else LABELS_THREE
     raise ValueError(f"unsupported number of classes: {num_classes} (expected 2 or 3)")
 
 
@@ -89,6 +96,17 @@ def face_square(box, width: int, height: int, margin: float = FACE_MARGIN) -> tu
     """A detector box (x, y, w, h) grown by `margin` on each side, made square and kept inside
     the picture (firmware/face.py face_square)."""
     return _fw_face.face_square(box, width, height, margin)
+
+
+def equivalent_box(box, margin: float, to_margin: float = FACE_MARGIN) -> tuple[float, float, float, float]:
+    """A box that face_square grows by `to_margin` into the square `box` grown by `margin`
+    gives (same centre; its side a float): how a detector box, judged with its own margin,
+    is stored where every face is grown by the contract's FACE_MARGIN (a manifest's face)."""
+    x, y, w, h = (float(v) for v in box)
+    k = (1.0 + 2.0 * margin) / (1.0 + 2.0 * to_margin)
+    cx, cy = x + w / 2.0, y + h / 2.0
+    w2, h2 = w * k, h * k
+    return (cx - w2 / 2.0, cy - h2 / 2.0, w2, h2)
 
 
 def input_scale(side: int, size: int = INPUT_SIZE) -> float:

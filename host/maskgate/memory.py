@@ -162,50 +162,73 @@ class Heap:
         self.used[area] = max(0, self.used[area] - n)
 
 
+DETECTOR_COPY = 96 * 72 * 2  # per frame with the face detector: its 96 x 72 RGB565 input copy
+
+
 def plan(release: str | None, model_bytes: int, arena_used: int, *, firmware_bytes: int = FIRMWARE_HEAP,
-         frame_bytes: int = QVGA_RGB565) -> dict:
+         frame_bytes: int = QVGA_RGB565, then=()) -> dict:
     """Where the model and its arena go on `release` and whether the door loop still has its
     per-frame memory: the answer quantize, info and deploy give, and what the virtual board
-    does when it loads the model (same rows, same Heap)."""
+    does when it loads the model (same rows, same Heap).
+
+    then: more models loaded after this one, in order, as (what, model_bytes, arena_used), e.g.
+    the face detector after the classifier (main.py loads them one after the other; each model
+    is allocated, then its arena). The plan's top-level figures are the first model's;
+    "models" has one entry per model."""
     mem = for_release(release)
     heap = Heap(mem.pools(), firmware_bytes)
     out = {"release": mem.label, "source": mem.source, "heap_areas": list(mem.heap_areas),
-           "heap_free_before": heap.free(), "model_in": None, "arena_in": mem.arena_in,
-           "arena_bytes": mem.arena_allocation(arena_used), "problems": []}
+           "heap_free_before": heap.free(), "arena_in": mem.arena_in, "problems": [], "models": []}
     spill_room = mem.spill_bytes - (frame_bytes if mem.model_spill == "framebuffer" else 0)
-    need = mem.model_allocation(model_bytes)
-    if mem.model_spill == "framebuffer" and model_bytes > heap.free() - 64 * K:
-        out["model_in"] = "framebuffer"  # firmware/infer.py load_to_fb: the heap would be crowded
-        spill_room -= model_bytes
-    else:
-        try:
-            heap.take(need, "the model")
-            out["model_in"] = "heap"
-        except MemoryError:
-            if mem.model_spill == "uma" and need <= spill_room:
-                out["model_in"] = "uma"
-            else:
-                out["problems"].append(f"the model ({model_bytes / K:.1f} KB) fits in no heap block "
-                                       f"(largest free {heap.max_free() / K:.1f} KB)")
-    if mem.arena_in == "framebuffer":
-        if out["arena_bytes"] > spill_room:
-            out["problems"].append(f"the arena ({out['arena_bytes'] / K:.1f} KB) does not fit the frame buffer's "
-                                   f"{max(spill_room, 0) / K:.1f} KB")
-    elif not out["problems"]:
-        if arena_used > heap.max_free():
-            out["problems"].append(f"tflite-micro cannot plan the arena ({arena_used / K:.1f} KB) in the largest "
-                                   f"free block ({heap.max_free() / K:.1f} KB)")
+    arenas_in_fb = []
+    for what, size, used in [("the model", model_bytes, arena_used)] + [tuple(t) for t in then]:
+        entry = {"what": what, "bytes": size, "model_in": None, "arena_bytes": mem.arena_allocation(used)}
+        out["models"].append(entry)
+        problems = []
+        need = mem.model_allocation(size)
+        if mem.model_spill == "framebuffer" and size > heap.free() - 64 * K:
+            entry["model_in"] = "framebuffer"  # firmware/infer.py load_to_fb: the heap would be crowded
+            spill_room -= size
         else:
             try:
-                heap.take(out["arena_bytes"], "the tensor arena")
+                heap.take(need, what)
+                entry["model_in"] = "heap"
             except MemoryError:
-                out["problems"].append(f"the arena ({out['arena_bytes'] / K:.1f} KB) fits in no heap block "
-                                       f"(largest free {heap.max_free() / K:.1f} KB)")
-    if not out["problems"] and heap.max_free() < DOOR_LOOP_HEAP:
+                if mem.model_spill == "uma" and need <= spill_room:
+                    entry["model_in"] = "uma"
+                    spill_room -= need
+                else:
+                    problems.append(f"{what} ({size / K:.1f} KB) fits in no heap block "
+                                    f"(largest free {heap.max_free() / K:.1f} KB)")
+        if mem.arena_in == "framebuffer":
+            arenas_in_fb.append(entry["arena_bytes"])  # fb_alloc'd at every call, one model at a time
+        elif not problems:
+            if used > heap.max_free():
+                problems.append(f"tflite-micro cannot plan the arena of {what} ({used / K:.1f} KB) in the largest "
+                                f"free block ({heap.max_free() / K:.1f} KB)")
+            else:
+                try:
+                    heap.take(entry["arena_bytes"], f"the tensor arena of {what}")
+                except MemoryError:
+                    problems.append(f"the arena of {what} ({entry['arena_bytes'] / K:.1f} KB) fits in no heap "
+                                    f"block (largest free {heap.max_free() / K:.1f} KB)")
+        out["problems"] += problems
+        if problems:
+            break
+    if arenas_in_fb and max(arenas_in_fb) > spill_room:
+        out["problems"].append(f"the arena ({max(arenas_in_fb) / K:.1f} KB) does not fit the frame buffer's "
+                               f"{max(spill_room, 0) / K:.1f} KB")
+    per_frame = DOOR_LOOP_HEAP if not then else max(DOOR_LOOP_HEAP, DETECTOR_COPY + 2 * K)
+    if not out["problems"] and heap.max_free() < per_frame:
         out["problems"].append(f"only {heap.max_free() / K:.1f} KB left in one block for the door loop's "
-                               f"{DOOR_LOOP_HEAP / K:.1f} KB per frame")
+                               f"{per_frame / K:.1f} KB per frame")
+    out["model_in"] = out["models"][0]["model_in"]
+    out["arena_bytes"] = out["models"][0]["arena_bytes"]
     out["heap_free_after"] = heap.free()
     out["largest_free_after"] = heap.max_free()
+    # firmware/face.py to_input copies the judged square first (side^2 x 2 bytes); a bigger
+    # square than this is cropped in place instead (firmware/judge.py crop_square)
+    out["largest_square_copy"] = int((max(0, heap.max_free()) // 2) ** 0.5)
     out["ok"] = not out["problems"]
     return out
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskgate import budget, bundle, firmware, memory
+from maskgate.digest import sha256_bytes
 from maskgate.errors import BoardError
 
 from .. import board_config
@@ -142,6 +143,7 @@ class VirtualBoard:
         self.heap = memory.Heap([heap_bytes] if heap_bytes else self.release.memory.pools())
         self.card.heap = self.heap  # images the firmware copies take room on it (image.py)
         self.arena_used = arena_used  # tflite-micro's arena_used_bytes() on the camera, when known
+        self.arena_known: dict[str, int] = {}  # the same per model file (sha256), from the manifests
         self.wiring = tuple(relay) if relay else None  # (pin, active_high) as the relay is wired
         self.port = (PtyPort(port_link, self.clock, self.firmware_version) if pty
                      else MemoryPort(self.clock, self.firmware_version))
@@ -180,8 +182,14 @@ class VirtualBoard:
                 self.write_config(config)
             return self.config
         manifest = manifest if manifest is not None else bundle.describe(model)
+        data = Path(model).read_bytes()
         if self.arena_used is None:  # without the manifest's figures ml.py measures the model itself
-            self.arena_used = budget.manifest_arena_used(manifest, Path(model).read_bytes(), measure=False)
+            self.arena_used = budget.manifest_arena_used(manifest, data, measure=False)
+        if self.arena_used:
+            self.arena_known[sha256_bytes(data)] = self.arena_used
+        det = (manifest.get("face_stage") or {}).get("detector") or {}
+        if det.get("sha256") and budget.manifest_arena_used(det, b"", measure=False):
+            self.arena_known[det["sha256"]] = budget.manifest_arena_used(det, b"", measure=False)
         for name, data in board_config.card_files(model, manifest, **overrides).items():
             self.card.write_bytes(name, data)
         if config is not None:
@@ -261,6 +269,11 @@ class VirtualBoard:
             mods["ml"] = MlModule(self)  # the frozen ml package
             mods["uml"] = mods["tf"] = UmlModule(self)  # py_ml.c: uml, and tf as its alias
         return mods
+
+    def arena_for(self, data: bytes) -> int | None:
+        """arena_used_bytes() of a model file as the manifests told it (None: ml.py measures)."""
+        known = self.arena_known.get(sha256_bytes(data))
+        return known if known or self.arena_known else self.arena_used  # arena_used= alone: any model
 
     def framebuffer_free(self) -> int:
         """What fb_alloc can still hand out (omv_boardconfig.h: FB_SIZE + FB_ALLOC_SIZE less

@@ -138,7 +138,7 @@ class _Engine:
         mem = memory.for_release(release.version)
         data = board.card.read_bytes(path)
         try:
-            used = arena_used(data, board.arena_used)
+            used = arena_used(data, board.arena_for(data))  # each model its own figure
             self._interp = _interpreter(data, mem.arena_allocation(used))
             self._ins = _details(data, self._interp, True)
             self._outs = _details(data, self._interp, False)

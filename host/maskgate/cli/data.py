@@ -124,8 +124,14 @@ COMMANDS = [data]
 @click.option("--several", type=click.Choice(["skip", "all"]), default="skip",
               help="Pictures with several faces: skip them (listed), or crop every face.")
 @click.option("--max-side", type=int, default=256, help="Larger crops are shrunk to this many pixels.")
-def faces_(src, out_dir, label_map, several, max_side):
-    """Crop the faces of a dataset folder the way the camera does (Haar frontal face, margin, square).
+@click.option("--face-stage", type=click.Choice(["haar", "facedet", "haar+facedet"]), default="haar",
+              help="The camera's face stage (config.json face_stage).")
+@click.option("--detector", "detector_model", type=click.Path(exists=True, dir_okay=False),
+              help="The face detector .tflite (facedet stages).")
+@click.option("--detector-threshold", type=float, default=None,
+              help="Its threshold (config.json detector.threshold).  [default: the firmware's]")
+def faces_(src, out_dir, label_map, several, max_side, face_stage, detector_model, detector_threshold):
+    """Crop the faces of a dataset folder the way the camera does (its face stage, margin, square).
 
     SRC is any layout `maskgate data import` reads. Pictures with no face or with several
     faces are listed in OUT/faces-report.md and OUT/faces.csv, not guessed. Import OUT like
@@ -136,10 +142,12 @@ def faces_(src, out_dir, label_map, several, max_side):
       maskgate data faces ../shared/datasets/face-mask-chandrikadeb7 --out data/chandrikadeb7-faces
       maskgate data import data/chandrikadeb7-faces --out data/faces
     """
-    from maskgate.data.faces import crop_faces
+    from maskgate.data.faces import crop_faces, stage_detector
     from maskgate.data.layouts import parse_label_map
 
-    result = crop_faces(src, out_dir, label_map=parse_label_map(label_map), several=several, max_side=max_side)
+    detector = stage_detector(face_stage, detector_model, detector_threshold)
+    result = crop_faces(src, out_dir, label_map=parse_label_map(label_map), several=several, max_side=max_side,
+                        detector=detector)
     click.echo(f"{len(result.rows)} pictures: {result.count('cropped')} one face, {result.count('no_face')} no face, "
                f"{result.count('several_faces')} several faces, {result.count('unreadable')} unreadable; "
                f"{result.crops()} crops in {out_dir}")
@@ -183,3 +191,59 @@ def synth_masks_(data_, out_dir, incorrect, seed, limit, per_face, styles, split
     out = synth_masks(manifest, out_dir, incorrect=incorrect, seed=seed, limit=limit, splits=splits or SPLITS,
                       sources=sources or None, styles=styles or STYLES, per_face=per_face, source_name=name)
     click.echo(f"manifest: {out}\nreport:   {Path(out_dir) / 'synth-report.md'}")
+
+
+# ---------------------------------------------------------------- the face stage's data (issue 16)
+
+
+@data.command("face-boxes", context_settings={"show_default": True})
+@click.option("--teacher", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="BlazeFace front 128 .tflite (OpenMV's lib/models/blazeface_front_128.tflite; not shipped here).")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The datasets folder holding the sources.")
+@click.option("--source", "sources", multiple=True, default=("face-mask-chandrikadeb7", "face-mask-rwmfd"),
+              help="Sources to label (folders under --data).")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="The annotations CSV (file name -> boxes), e.g. datasets/face_boxes.csv.")
+def face_boxes_(teacher, data_dir, sources, out_file):
+    """Face boxes for real photos from a teacher detector on the PC (detector training data).
+
+    Writes one row per picture (its path under --data, size, every box the teacher gave as
+    x,y,w,h,score); no pixels. The detector trains on these (maskgate.detector.photos).
+    """
+    from maskgate.detector import face_boxes, teacher as teachers
+
+    command = (f"maskgate data face-boxes --teacher {Path(teacher).name} --data {data_dir} "
+               + " ".join(f"--source {s}" for s in sources) + f" --out {out_file}")
+    rows = face_boxes.label(data_dir, teachers.BlazeFace(teacher, threshold=face_boxes.LABEL_THRESHOLD), sources,
+                            progress=click.echo)
+    face_boxes.write(out_file, rows, command)
+    click.echo(f"{len(rows)} pictures labelled -> {out_file}")
+
+
+@data.command("backgrounds", context_settings={"show_default": True})
+@click.option("--detector", "detector_model", type=click.Path(exists=True, dir_okay=False),
+              help="The face detector .tflite whose boxes on empty scenes become crops (none: Haar and fixed regions).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="New folder: <split>/background/NNNNNN.png, labels.txt, provenance.json.")
+@click.option("--train", "n_train", type=int, default=4000, help="Training crops.")
+@click.option("--val", "n_val", type=int, default=400, help="Validation crops.")
+@click.option("--threshold", type=float, default=0.2, help="Detector peaks at least this sure are taken.")
+@click.option("--photos", "photo_sources", multiple=True,
+              help="Also face-free windows of these photo sources (datasets/face_boxes.csv), e.g. face-mask-rwmfd.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="The datasets folder (with --photos).")
+@click.option("--seed", type=int, default=0)
+def backgrounds_(detector_model, out_dir, n_train, n_val, threshold, photo_sources, data_dir, seed):
+    """The classifier's background class: what the face stage crops on empty scenes.
+
+    Seeded; the same detector and seed give the same crops.
+    """
+    from maskgate.detector.background_export import export_folder
+    from maskgate.errors import DataError
+
+    if photo_sources and not data_dir:
+        raise DataError("--photos needs --data (the datasets folder)")
+    info = export_folder(out_dir, detector_model, {"train": n_train, "val": n_val}, seed, threshold,
+                         tuple(photo_sources), data_dir, progress=click.echo)
+    click.echo(f"background crops: {info['counts']} -> {out_dir}")

@@ -14,12 +14,17 @@ are mapped back onto the picture: a dataset picture gets the face the board woul
 Settings are the firmware's defaults (firmware/config.py DEFAULTS) unless a `Detector` says
 otherwise.
 
+The stage is the one config.json names (face_stage: "haar", "facedet", "haar+facedet"; the
+firmware's own FaceStage, firmware/face_stage.py, run around this Haar port and the detector on
+the PC, maskgate.detector.stage): `find_face` gives the face the board judges and its margin.
+
 What this detector misses the camera misses too: the door stays closed for that frame; the
 importer and evaluation use the centred square instead. `find_eyes` (mask drawing geometry
 for synth-masks, not a camera stage) still uses OpenCV's eye cascade with its own settings.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,13 +35,14 @@ import numpy as np
 
 from maskgate import atomic, contract
 from maskgate.data.framing import QVGA, box_in_picture, fit_frame
-from maskgate.data.manifest import write_csv
+from maskgate.data.manifest import format_face, write_csv
 from maskgate.errors import DataError
 from maskgate.firmware import module as _firmware_module
 from maskgate.imlib import color, draw, haar
 from maskgate.markdown import table
 
 _fw_face = _firmware_module("face")  # find, frame_box, eye geometry: written once, there
+_fw_stage = _firmware_module("face_stage")  # which finder runs when, and each one's margin
 _FW_DEFAULTS = _firmware_module("config").DEFAULTS
 
 
@@ -51,14 +57,63 @@ class Detector:
     stages: int = _FW_DEFAULTS["haar_stages"]
     eye_fallback: bool = _FW_DEFAULTS["eye_fallback"]
     frame: tuple[int, int] = QVGA
+    stage: str = _FW_DEFAULTS["face_stage"]  # config.json face_stage
+    detector_model: str | None = None  # the detector .tflite (path on the PC) for facedet stages
+    detector_threshold: float = _FW_DEFAULTS["detector"]["threshold"]
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "Detector":
+    def from_config(cls, cfg: dict, detector_model=None) -> "Detector":
+        """The face stage a config.json describes; detector_model: where its detector file is
+        on the PC (config.json names it on the card)."""
+        det = cfg.get("detector") or {}
         return cls(cfg["detect_scale"], cfg["haar_threshold"], cfg["haar_scale_factor"], cfg["haar_stages"],
-                   cfg["eye_fallback"])
+                   cfg["eye_fallback"], stage=cfg.get("face_stage", _FW_DEFAULTS["face_stage"]),
+                   detector_model=str(detector_model) if detector_model else None,
+                   detector_threshold=float(det.get("threshold", _FW_DEFAULTS["detector"]["threshold"])))
+
+    def face_stage(self):
+        """The firmware's FaceStage around this PC's Haar port and detector."""
+        haar = detect = None
+        if _fw_stage.uses_haar(self.stage):
+            eyes = cascade("eye", _fw_face.EYE_STAGES) if self.eye_fallback else None
+            frontal = cascade("frontalface", self.stages)
+
+            def haar(frame):
+                try:
+                    return _fw_face.find(frame, frontal, self.detect_scale, self.threshold, self.scale_factor, eyes)
+                except OSError:  # smaller than the detector window: the camera raises, no face
+                    return None
+        if _fw_stage.uses_detector(self.stage):
+            if not self.detector_model:
+                raise DataError(f"face stage {self.stage} needs the detector model (a facedet .tflite)")
+            model = host_detector(self.detector_model)
+
+            def detect(frame):
+                return model.find_rgb565(frame.pixels, self.detector_threshold)
+        return _fw_stage.FaceStage(self.stage, contract.FACE_MARGIN, haar, detect)
 
 
 DEFAULT = Detector()
+
+
+def stage_detector(stage: str = DEFAULT.stage, detector_model=None, threshold: float | None = None) -> Detector:
+    """The firmware's default settings with this face stage (a DataError when a detector stage
+    has no detector file)."""
+    if _fw_stage.uses_detector(stage) and not detector_model:
+        raise DataError(f"face stage {stage} needs --detector (the face detector .tflite)")
+    return dataclasses.replace(DEFAULT, stage=stage, detector_model=str(detector_model) if detector_model else None,
+                               detector_threshold=DEFAULT.detector_threshold if threshold is None else float(threshold))
+
+
+@functools.lru_cache(maxsize=4)
+def host_detector(path: str):
+    """The detector .tflite at `path` on LiteRT (maskgate.detector.stage), loaded once."""
+    from maskgate.detector.stage import HostDetector
+
+    try:
+        return HostDetector(Path(path).read_bytes())
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the face detector ({e.strerror})") from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,18 +170,27 @@ def find_faces(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[
     return sorted(found, key=lambda b: (-b[2] * b[3], b[1], b[0]))
 
 
-def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple[int, int, int, int]]:
-    """[the face the firmware judges] or []: firmware/face.py find on this picture framed as the
-    camera frames it (the largest frontal face, else with eye_fallback the face placed from an
-    eye pair), mapped back onto the picture."""
+def find_face(picture: np.ndarray, detector: Detector = DEFAULT):
+    """(box, margin) of the face the firmware judges in this picture framed as the camera frames
+    it, mapped back onto the picture, or None: the configured face stage (firmware/face_stage.py)
+    -- Haar's largest frontal face, else with eye_fallback the face placed from an eye pair;
+    and/or the detector -- with the margin that kind of box is grown by."""
     frame, to_picture = _framed(picture, detector)
-    eyes = cascade("eye", _fw_face.EYE_STAGES) if detector.eye_fallback else None
-    try:
-        box = _fw_face.find(frame, cascade("frontalface", detector.stages), detector.detect_scale,
-                            detector.threshold, detector.scale_factor, eyes)
-    except OSError:
+    found = detector.face_stage().find(frame)
+    if found is None:
+        return None
+    return to_picture(tuple(int(v) for v in found[0])), found[1]
+
+
+def find_face_or_eyes(picture: np.ndarray, detector: Detector = DEFAULT) -> list[tuple]:
+    """[the face the firmware judges] or [], as a box that contract.face_square grows by the
+    contract's FACE_MARGIN into the square judged (a detector box, judged with no margin, is
+    given as that equivalent box: contract.equivalent_box)."""
+    found = find_face(picture, detector)
+    if found is None:
         return []
-    return [to_picture(tuple(int(v) for v in box))] if box is not None else []
+    box, margin = found
+    return [box if margin == contract.FACE_MARGIN else contract.equivalent_box(box, margin)]
 
 
 # ---------------------------------------------------------------- eyes
@@ -225,14 +289,24 @@ class FacesResult:
         return sum(len(r["crop"].split(";")) for r in self.rows if r["crop"])
 
 
+def stage_boxes(rgb: np.ndarray, detector: Detector) -> list[tuple]:
+    """The faces `maskgate data faces` crops from a picture, each as a box the contract's
+    FACE_MARGIN grows into its square: with the Haar stage every frontal face (largest first);
+    with a detector stage the one face the board would judge (find_face_or_eyes)."""
+    if detector.stage == "haar":
+        return find_faces(rgb, detector)
+    return find_face_or_eyes(rgb, detector)
+
+
 def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip", max_side: int = 256,
-               progress: bool = True) -> FacesResult:
+               progress: bool = True, detector: Detector = DEFAULT) -> FacesResult:
     """Crop every face of a dataset folder (any layout the importer reads) into OUT_DIR.
 
     Each face box becomes contract.face_square (FACE_MARGIN, square, kept inside the picture)
     and is written as OUT_DIR/[split/]label/NAME.jpg (at most `max_side` pixels), a layout the
     importer reads. Pictures with no face are listed, not guessed; pictures with several faces
     are listed and skipped (`several="skip"`) or give one crop per face (`several="all"`).
+    `detector`: the face stage (Haar by default; with the detector, the face the board judges).
     OUT_DIR/faces.csv keeps every picture's boxes and OUT_DIR/faces-report.md the summary.
     """
     from .images import ImageError, read_rgb
@@ -264,9 +338,9 @@ def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip
                 row["status"] = "unreadable"
                 row["boxes"] = e.reason
                 continue
-            boxes = find_faces(rgb)
+            boxes = stage_boxes(rgb, detector)
             row["faces"] = len(boxes)
-            row["boxes"] = ";".join(",".join(str(v) for v in b) for b in boxes)
+            row["boxes"] = ";".join(format_face(b) for b in boxes)
             if not boxes:
                 row["status"] = "no_face"
                 continue
@@ -292,7 +366,7 @@ def crop_faces(src, out_dir, label_map: dict | None = None, several: str = "skip
             bar.stop()
     _write_labels(out_dir, result)
     write_csv(out_dir / "faces.csv", CSV_COLUMNS, result.rows)
-    atomic.write_text(out_dir / "faces-report.md", faces_report(result, src))
+    atomic.write_text(out_dir / "faces-report.md", faces_report(result, src, detector))
     return result
 
 
@@ -329,16 +403,25 @@ def _write_labels(out_dir: Path, result: FacesResult) -> None:
 
 
 def detector_settings(detector: Detector = DEFAULT) -> str:
-    return (f"OpenMV's Haar detector (maskgate.imlib port of haar.c) with the frontal-face cascade "
+    haar = (f"OpenMV's Haar detector (maskgate.imlib port of haar.c) with the frontal-face cascade "
             f"(`{contract.HAAR_CASCADE}`, {detector.stages} stages), threshold {detector.threshold}, "
             f"scale factor {detector.scale_factor}, on a grayscale copy at {detector.detect_scale} of the "
-            f"picture, as firmware/face.py find runs it; crop: face box grown by {contract.FACE_MARGIN} "
-            f"per side, square")
+            f"picture, as firmware/face.py find runs it")
+    det = (f"the face detector `{detector.detector_model}` (firmware/facedet.py decode, threshold "
+           f"{detector.detector_threshold}; its box is the square judged)")
+    if detector.stage == "haar":
+        what = haar
+    elif detector.stage == "facedet":
+        what = det
+    else:
+        what = f"{haar}; where it finds nothing, {det}"
+    return (f"face stage `{detector.stage}`: {what}; crop: Haar's face box grown by {contract.FACE_MARGIN} per "
+            f"side, square")
 
 
-def faces_report(result: FacesResult, src) -> str:
+def faces_report(result: FacesResult, src, detector: Detector = DEFAULT) -> str:
     lines = ["# Face crops", "", f"Source `{src}` ({result.layout} layout) -> `{result.out_dir}`.", "",
-             f"Detector: {detector_settings()}.", ""]
+             f"Detector: {detector_settings(detector)}.", ""]
     by_label: dict[str, Counter] = {}
     for r in result.rows:
         by_label.setdefault(r["label"], Counter())[r["status"]] += 1

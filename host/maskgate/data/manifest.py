@@ -58,14 +58,16 @@ def format_face(face) -> str:
         return ""
     if isinstance(face, str):
         return face
-    return ",".join(str(int(v)) for v in face)
+    # whole pixels as integers; a box made from another margin's (contract.equivalent_box) keeps
+    # three decimals, enough for face_square to give the square the board judges
+    return ",".join(str(int(v)) if float(v).is_integer() else f"{float(v):.3f}" for v in face)
 
 
 def parse_face(text: str):
     text = (text or "").strip()
     if not text:
         return None
-    box = tuple(int(v) for v in text.split(","))
+    box = tuple(int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in text.split(","))
     if len(box) != 4:
         raise ValueError(f"face box {text!r} is not x,y,w,h")
     return box

@@ -50,6 +50,17 @@ class DetectorConfig:
     val_frames: int = 600
     compose_options: dict = field(default_factory=dict)
     init: str | None = None  # a facedet.keras to start from (a longer schedule in several runs)
+    # real photos with teacher boxes (maskgate.detector.photos; datasets/face_boxes.csv)
+    photo_sources: tuple = ()
+    photo_p: float = 0.0  # share of training pictures that are a real photo
+    photo_door_framing_p: float = 0.5  # of those, the share fitted whole into the frame
+    photo_faces: int = 0  # times each real face crop joins the faces composed pictures paste
+    real_backgrounds: int = 0  # face-free windows of the photos added to the background pool
+    annotations: str | None = None  # the face-box file (default: the package's face_boxes.csv)
+    # hard negatives: backgrounds a detector fired on, mined from many training seeds
+    mine_with: str | None = None  # a facedet_int8.tflite (earlier run) that finds them
+    mine_from: int = 0  # training backgrounds looked at ...
+    mine_keep: int = 0  # ... and how many of the most face-like join the pool
     side_weight: float = 5.0
     offset_weight: float = 2.0
     seed: int = 0
@@ -69,21 +80,29 @@ def detector_input(frame: np.ndarray) -> np.ndarray:
     return contract.rgb565_round_trip(small)
 
 
-def composed_batch(rng, faces, pool, cfg: compose.ComposeConfig, n: int):
-    """n composed pictures: (inputs n x 72 x 96 x 3 uint8, targets n x ROWS x COLS x 5, boxes)."""
+def composed_batch(rng, faces, pool, cfg: compose.ComposeConfig, n: int, photos=None, photo_p: float = 0.0,
+                   photo_door_framing_p: float = 0.5):
+    """n training pictures, composed (faces pasted on a pool background) or, a share photo_p of
+    them, real photos: (inputs n x 72 x 96 x 3 uint8, targets n x ROWS x COLS x 5, boxes)."""
+    from maskgate.detector import photos as photo_pictures
+
     xs, ys, boxes = [], [], []
     for _ in range(n):
-        frame, b, _labels = compose.compose(rng, faces, pool[int(rng.integers(len(pool)))], cfg, DRAW_SCALE)
+        unsure = ()
+        if photos is not None and len(photos) and rng.random() < photo_p:
+            frame, b, unsure = photo_pictures.picture(rng, photos, cfg, DRAW_SCALE, photo_door_framing_p)
+        else:
+            frame, b, _labels = compose.compose(rng, faces, pool[int(rng.integers(len(pool)))], cfg, DRAW_SCALE)
         xs.append(detector_input(frame))
-        ys.append(targets.encode(b, compose.FRAME_W, compose.FRAME_H))
+        ys.append(targets.encode(b, compose.FRAME_W, compose.FRAME_H, unsure))
         boxes.append(b)
     return np.stack(xs), np.stack(ys), boxes
 
 
 class ComposedBatches(keras.utils.Sequence):
-    def __init__(self, faces, pool, cfg: DetectorConfig):
+    def __init__(self, faces, pool, cfg: DetectorConfig, photos=None):
         super().__init__()
-        self.faces, self.pool, self.cfg = faces, pool, cfg
+        self.faces, self.pool, self.cfg, self.photos = faces, pool, cfg, photos
         self.compose_cfg = compose.ComposeConfig(**cfg.compose_options)
         self.epoch = 0
 
@@ -92,7 +111,8 @@ class ComposedBatches(keras.utils.Sequence):
 
     def __getitem__(self, index):
         rng = np.random.default_rng([self.cfg.seed, self.epoch, index])
-        x, y, _ = composed_batch(rng, self.faces, self.pool, self.compose_cfg, self.cfg.batch_size)
+        x, y, _ = composed_batch(rng, self.faces, self.pool, self.compose_cfg, self.cfg.batch_size, self.photos,
+                                 self.cfg.photo_p, self.cfg.photo_door_framing_p)
         return x.astype(np.float32), y.reshape(len(y), -1)
 
     def on_epoch_end(self):
@@ -129,9 +149,46 @@ def load_training_faces(shared_root, cfg: DetectorConfig, split: str, cache_dir)
     return faces
 
 
-def background_pool(split: str, count: int) -> list[np.ndarray]:
+def background_pool(split: str, count: int, start: int = 0) -> list[np.ndarray]:
     w, h = int(compose.FRAME_W * DRAW_SCALE), int(compose.FRAME_H * DRAW_SCALE)
-    return list(backgrounds.backgrounds(split, count, w, h))
+    return list(backgrounds.backgrounds(split, count, w, h, start))
+
+
+def mine_backgrounds(detector_tflite, split: str, start: int, count: int, keep: int, batch: int = 500) -> list[int]:
+    """Indices of the `keep` backgrounds of `split` (of `count` from index `start`) on which the
+    detector's strongest cell is highest: the scenes it takes for a face (hard negatives)."""
+    from maskgate.runtime import LiteModel
+
+    model = LiteModel(Path(detector_tflite).read_bytes(), batch=1)
+    scores = []
+    for first in range(start, start + count, batch):
+        n = min(batch, start + count - first)
+        x = np.stack([detector_input(b) for b in background_pool(split, n, first)])
+        out = model.dequantize(model.raw(x)).reshape(n, fd.ROWS * fd.COLS, fd.CHANNELS)
+        scores.extend(out[..., 0].max(axis=1).tolist())
+    order = np.argsort(-np.asarray(scores), kind="stable")[:keep]
+    return sorted(int(start + i) for i in order)
+
+
+def training_pool(cfg: DetectorConfig, photos=None, seed_rng=None) -> tuple[list[np.ndarray], dict]:
+    """The backgrounds training pastes faces on: cfg.background_pool drawn ones, the mined hard
+    negatives, and face-free windows of the photos. And what went in (for the report)."""
+    from maskgate.detector import photos as photo_pictures
+
+    pool = background_pool("train", cfg.background_pool)
+    info = {"drawn": len(pool), "mined": [], "real_windows": 0}
+    if cfg.mine_with and cfg.mine_keep:
+        mined = mine_backgrounds(cfg.mine_with, "train", cfg.background_pool, cfg.mine_from, cfg.mine_keep)
+        w, h = int(compose.FRAME_W * DRAW_SCALE), int(compose.FRAME_H * DRAW_SCALE)
+        seed = backgrounds.SPLIT_SEEDS["train"]
+        pool += [backgrounds.background(seed, i, w, h) for i in mined]
+        info["mined"] = mined
+    if photos is not None and cfg.real_backgrounds:
+        w, h = int(compose.FRAME_W * DRAW_SCALE), int(compose.FRAME_H * DRAW_SCALE)
+        windows = photo_pictures.free_windows(seed_rng, photos, cfg.real_backgrounds, w, h)
+        pool += windows
+        info["real_windows"] = len(windows)
+    return pool, info
 
 
 def export_int8(model, cfg: DetectorConfig, rep_inputs: np.ndarray) -> bytes:
@@ -167,18 +224,36 @@ def train_detector(shared_root, out_dir, cfg: DetectorConfig | None = None, cach
     seed_everything(cfg.seed)
     faces = load_training_faces(shared_root, cfg, "train", cache_dir)
     val_faces = load_training_faces(shared_root, cfg, "val", cache_dir)
-    pool = background_pool("train", cfg.background_pool)
+    photos = val_photos = None
+    if cfg.photo_sources:
+        from maskgate.detector import photos as photo_pictures
+
+        photos = photo_pictures.load(shared_root, cfg.photo_sources, "fit", cfg.annotations)
+        val_photos = photo_pictures.load(shared_root, cfg.photo_sources, "val", cfg.annotations)
+        if cfg.photo_faces:
+            real = photo_pictures.face_crops(photos)
+            faces = compose.Faces.join([faces] + [real] * cfg.photo_faces)
+    pool, pool_info = training_pool(cfg, photos, np.random.default_rng([cfg.seed, 555]))
+    print(f"detector: {len(faces)} faces, {len(photos) if photos else 0} photos, backgrounds {pool_info['drawn']} drawn "
+          f"+ {len(pool_info['mined'])} mined + {pool_info['real_windows']} photo windows", flush=True)
     val_x, val_y, _ = composed_batch(np.random.default_rng([cfg.seed, 10**6]), val_faces,
                                      background_pool("val", max(50, cfg.val_frames // 4)),
-                                     compose.ComposeConfig(**cfg.compose_options), cfg.val_frames)
+                                     compose.ComposeConfig(**cfg.compose_options), cfg.val_frames, val_photos,
+                                     cfg.photo_p, cfg.photo_door_framing_p)
     model = nets.build_detector(cfg.arch, **cfg.arch_options)
     if cfg.init:
-        model.set_weights(keras.models.load_model(cfg.init, compile=False).get_weights())
+        source = keras.models.load_model(cfg.init, compile=False)
+        if cfg.arch_options.get("context") == "head" and "grid_logits" not in {layer.name for layer in source.layers}:
+            from maskgate.nets.facedet import head_context_from
+
+            head_context_from(model, source)  # the same function, in the cheaper layout
+        else:
+            model.set_weights(source.get_weights())
     schedule = lambda epoch, _lr=None: float(cfg.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / cfg.epochs)))  # noqa: E731
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                   loss=detection_loss(cfg.side_weight, cfg.offset_weight))
     started = time.time()
-    history = model.fit(ComposedBatches(faces, pool, cfg), validation_data=(val_x.astype(np.float32), val_y.reshape(len(val_y), -1)),
+    history = model.fit(ComposedBatches(faces, pool, cfg, photos), validation_data=(val_x.astype(np.float32), val_y.reshape(len(val_y), -1)),
                         epochs=cfg.epochs, verbose=0, shuffle=False,
                         callbacks=[keras.callbacks.LearningRateScheduler(schedule),
                                    keras.callbacks.CSVLogger(str(out_dir / "history.csv")), _Lines(cfg.epochs)])
@@ -188,6 +263,9 @@ def train_detector(shared_root, out_dir, cfg: DetectorConfig | None = None, cach
     write_bytes(out_dir / INT8_FILE, int8)
     figures = budget.model_figures(int8)
     report = {"config": asdict(cfg), "train_faces": int(len(faces)), "train_masked": int(faces.labels.sum()),
+              "train_photos": len(photos) if photos else 0, "backgrounds": {k: (len(v) if isinstance(v, list) else v)
+                                                                            for k, v in pool_info.items()},
+              "mined_backgrounds": pool_info["mined"],
               "val_faces": int(len(val_faces)), "train_seconds": round(seconds, 1),
               "final_loss": float(history.history["loss"][-1]), "final_val_loss": float(history.history["val_loss"][-1]),
               "figures": {k: v for k, v in figures.items() if k != "layers"}, "layers": figures["layers"]}
