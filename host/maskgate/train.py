@@ -15,6 +15,7 @@ from maskgate import contract, nets, run_folder
 from maskgate.atomic import replacing, save_figure
 from maskgate.data.arrays import load_split
 from maskgate.data.augment import AugmentConfig, augment_batch
+from maskgate.data.manifest import check_for_training
 from maskgate.digest import sha256_file
 from maskgate.errors import DataError
 from maskgate.runtime import decide, to_class_probabilities
@@ -101,6 +102,7 @@ class EpochProgress(keras.callbacks.Callback):
 
 def load_training_data(data_manifest, cfg: TrainConfig):
     labels = contract.labels_for(cfg.num_classes)
+    check_for_training(data_manifest, labels)
     train = load_split(data_manifest, "train", labels, with_aug=cfg.augment, limit=cfg.max_train, seed=cfg.seed)
     val = load_split(data_manifest, "val", labels, limit=cfg.max_val, seed=cfg.seed)
     if len(train["y"]) == 0:
