@@ -39,9 +39,8 @@ def read_manifest(path) -> list[dict]:
                     row["face"] = parse_face(row["face"])
                 except ValueError as e:
                     raise DataError(f"{where}: damaged manifest row ({e})") from e
-                if not row["path"] or row["split"] not in SPLITS:
-                    raise DataError(f"{where}: damaged manifest row (path {row['path']!r}, split {row['split']!r}; "
-                                    f"a split is one of {', '.join(SPLITS)})")
+                if not row["path"]:
+                    raise DataError(f"{where}: damaged manifest row (no path)")
                 rows.append(row)
     except OSError as e:
         raise DataError(f"{printable(path)}: cannot read the manifest ({e.strerror or e})") from e
@@ -103,6 +102,10 @@ def check_for_training(path, labels) -> list[dict]:
         count = sum(r["label"] in unknown for r in rows)
         raise DataError(f"{printable(path)}: {count} rows with labels that are no class of the contract "
                         f"({', '.join(map(repr, unknown[:5]))}; known: {', '.join(contract.LABELS_THREE)})")
+    odd = sorted({r["split"] for r in rows} - set(SPLITS))
+    if odd:
+        raise DataError(f"{printable(path)}: rows with split {', '.join(map(repr, odd[:5]))}; "
+                        f"a split is one of {', '.join(SPLITS)}")
     used = [r for r in rows if r["label"] in labels and r["split"] in ("train", "val")]
     missing = [r["path"] for r in used if not Path(r["path"]).is_file()]
     if missing:
