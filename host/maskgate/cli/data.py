@@ -3,6 +3,8 @@ from pathlib import Path
 
 import click
 
+from . import ranges
+
 
 @click.group()
 def data():
@@ -18,8 +20,8 @@ def data():
                    "Labels: mask, no_mask, incorrect.")
 @click.option("--holdout-source", metavar="NAME", help="Put this whole source in the test split.")
 @click.option("--seed", type=click.IntRange(0), default=0, help="Seed of the split of sources without a publisher split.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for validation.")
-@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for test.")
+@click.option("--val-fraction", type=ranges.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for validation.")
+@click.option("--test-fraction", type=ranges.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for test.")
 @click.option("--near-distance", type=click.IntRange(-1, 64), default=4,
               help="pHash bits two pictures may differ in and still be near-duplicates (one group); -1: off.")
 @click.option("--crop-faces", is_flag=True, help="Find faces as the firmware does (Haar frontal, else a face placed from an eye pair) and store the largest box per picture.")

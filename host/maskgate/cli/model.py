@@ -7,6 +7,8 @@ import click
 
 from maskgate import budget, keyvalue
 
+from . import ranges
+
 CONFIG_HELP = ("Build config (TOML), e.g. configs/default.toml: its [{section}] settings, for every option not "
                "given here (options over the file over the defaults).")
 
@@ -54,7 +56,7 @@ def use_libtflm(path) -> None:
 @click.option("--classes", type=click.Choice(["2", "3"]), help="2: mask / no_mask; 3: adds mask worn incorrectly.")
 @click.option("--epochs", type=click.IntRange(1))
 @click.option("--batch-size", type=click.IntRange(1))
-@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True))
+@click.option("--label-smoothing", type=ranges.FloatRange(0, 1, max_open=True))
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]),
               help="plateau: x0.2 after 5 epochs without val gain (the paper's); cosine: decay to ~0 by the last epoch.")
 @click.option("--swa-start", type=click.IntRange(1), help="Ship the mean of the weights after this epoch (1-based) through the last, "
@@ -98,13 +100,13 @@ def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", help="Manifest for calibration images (default: the one the run was trained on).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="quantize"))
-@click.option("--max-model-kb", type=click.FloatRange(0, min_open=True),
+@click.option("--max-model-kb", type=ranges.FloatRange(0, min_open=True),
               help=f"Refuse int8 models larger than this. Default: [quantize] model_max_kb ({budget.MODEL_MAX_BYTES // 1024}).")
-@click.option("--heap-kb", type=click.FloatRange(0),
+@click.option("--heap-kb", type=ranges.FloatRange(0),
               help=f"A cap of the build's own on model + arena (0: none). Default: [quantize] heap_kb "
                    f"({budget.HEAP_BYTES // 1024}). The board's memory on every supported OpenMV release "
                    "(heap blocks, arena rounding; `maskgate info`) is checked in any case.")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Decision threshold on P(mask). Default: [quantize] threshold (0.5).")
+@click.option("--threshold", type=ranges.FloatRange(0, 1, min_open=True, max_open=True), help="Decision threshold on P(mask). Default: [quantize] threshold (0.5).")
 @click.option("--calibration-images", type=click.IntRange(1), help="Default: [quantize] calibration_images (300).")
 @click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace a model bundle RUN already holds.")
@@ -252,10 +254,10 @@ def _print_layers(figures: dict) -> None:
 @click.option("--face-stage-source", "face_stage", multiple=True,
               help="A source of a manifest imported with the face stage (crop_faces): its pictures without a face "
                    "box keep the door closed (repeatable).")
-@click.option("--max-false-open", type=click.FloatRange(0, 1, max_open=True),
+@click.option("--max-false-open", type=ranges.FloatRange(0, 1, max_open=True),
               help="Also judge the door at the threshold this share of false opens picks on --choose-on's val split.")
 @click.option("--choose-on", help="Import folder or manifest.csv whose val split --max-false-open chooses on (never test).")
-@click.option("--hysteresis", type=float, callback=lambda c, p, v: _hysteresis(v), help="Door hysteresis the choice accounts for (default: the firmware's).")
+@click.option("--hysteresis", type=ranges.Finite(), callback=lambda c, p, v: _hysteresis(v), help="Door hysteresis the choice accounts for (default: the firmware's).")
 @click.option("--door", is_flag=True, help="Also run walk-up sequences made from DATA's pictures through the firmware "
               "on the virtual board (synthetic; OUT/walkup/).")
 @click.option("--visits", default=1000, show_default=True, type=click.IntRange(1), help="--door: visits per label.")

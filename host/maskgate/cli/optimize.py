@@ -9,6 +9,7 @@ from maskgate import keyvalue
 from maskgate.optimize import METHODS
 from maskgate.optimize.options import FINETUNE_EPOCHS, OptimizeOptions as Defaults
 
+from . import ranges
 from .model import CONFIG_HELP, LIBTFLM_HELP, check_arch, use_libtflm
 
 
@@ -45,12 +46,12 @@ def _check_teacher(spec: str, option: str = "--teacher") -> None:
               help="New run folder to write (required).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="optimize"))
 @click.option("--epochs", type=click.IntRange(1), help=f"Fine-tuning epochs per stage (default {FINETUNE_EPOCHS}; distill: the run's epochs).")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), help="Default: a tenth of the run's (the run's for a distilled student).")
-@click.option("--sparsity", type=click.FloatRange(0, 1, max_open=True), help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of "
+@click.option("--learning-rate", type=ranges.FloatRange(0, min_open=True), help="Default: a tenth of the run's (the run's for a distilled student).")
+@click.option("--sparsity", type=ranges.FloatRange(0, 1, max_open=True), help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of "
               f"channels removed (default {Defaults.sparsity}).")
 @click.option("--clusters", type=click.IntRange(2), help=f"cluster/cqat/pcqat: values per kernel (default {Defaults.clusters}).")
-@click.option("--temperature", type=click.FloatRange(0, min_open=True), help=f"distill: softening temperature T (default {Defaults.temperature}).")
-@click.option("--alpha", type=click.FloatRange(0, 1), help=f"distill: weight of the label loss (default {Defaults.alpha}).")
+@click.option("--temperature", type=ranges.FloatRange(0, min_open=True), help=f"distill: softening temperature T (default {Defaults.temperature}).")
+@click.option("--alpha", type=ranges.FloatRange(0, 1), help=f"distill: weight of the label loss (default {Defaults.alpha}).")
 @click.option("--teacher", help="distill: a RUN folder, or ARCH[:key=value,...] trained here first "
               f"(e.g. mobilenet_v2:alpha=0.35; default {Defaults.teacher}).")
 @click.option("--teacher-weights", type=click.Path(exists=True, dir_okay=False),
@@ -74,7 +75,6 @@ def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity,
     tables (pruning ratios like seed 002's Tables 1-2, sparsity and clusters reached)."""
     from maskgate import bundle, out_folder, run_folder
     from maskgate.config import settings
-    from maskgate.optimize.run import optimize_run
 
     if Path(run).resolve() == Path(out_dir).resolve():
         raise click.BadParameter("OUT must be a new folder, not RUN itself", param_hint="--out")
@@ -88,6 +88,8 @@ def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity,
                       clusters=clusters, temperature=temperature, alpha=alpha, teacher=teacher,
                       teacher_weights=teacher_weights, teacher_epochs=teacher_epochs, student=student, sweep=sweep,
                       max_train=max_train, eval=tuple(eval_specs) or None, seed=seed)
+    from maskgate.optimize.run import optimize_run  # TensorFlow: after every check above
+
     out_folder.clear(stale)
     s = optimize_run(run, method, out_dir, Defaults.from_dict(chosen))
     f = s["figures"]

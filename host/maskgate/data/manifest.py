@@ -95,7 +95,7 @@ def check_for_training(path, labels) -> list[dict]:
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{printable(path)}: no manifest.csv there (make one with `maskgate data import`)")
+        raise DataError(f"{printable(path)}: cannot read the manifest (no such file; make one with `maskgate data import`)")
     rows = read_manifest(path)
     unknown = sorted({r["label"] for r in rows} - set(contract.LABELS_THREE))
     if unknown:
