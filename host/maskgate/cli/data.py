@@ -3,6 +3,8 @@ from pathlib import Path
 
 import click
 
+from maskgate.errors import printable
+
 from . import ranges
 
 
@@ -128,6 +130,11 @@ def import_warnings(result) -> list[str]:
     bad_names = sum("not valid UTF-8" in why for _, why in result.skipped)
     if bad_names:
         lines.append(f"{bad_names} files skipped because their names are not valid UTF-8 (listed in skipped.csv)")
+    damaged = [(path, why) for path, why in result.skipped
+               if not why.startswith(("exact duplicate", "not a picture file name", "file name is not valid"))]
+    lines += [f"skipped {printable(path)}: {why}" for path, why in damaged[:5]]
+    if len(damaged) > 5:
+        lines.append(f"... and {len(damaged) - 5} more unusable pictures (all in skipped.csv)")
     return lines
 
 

@@ -26,7 +26,8 @@ def counts(rows) -> dict[tuple[str, str], Counter]:
 
 
 def write_import_report(path, result) -> None:
-    atomic.write_text(path, "\n".join(_lines(result)) + "\n")
+    # printable: a name that is not UTF-8 (skipped, but listed) is shown as \xNN
+    atomic.write_text(path, printable("\n".join(_lines(result)) + "\n"))
 
 
 def _lines(r):
