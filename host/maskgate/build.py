@@ -101,7 +101,7 @@ def build(config: dict, out_dir, data_dir=None, quick: bool = False, synth_limit
         hysteresis = operating_point.firmware_hysteresis() if op["hysteresis"] == -1 else op["hysteresis"]
         chosen = operating_point.choose_on_manifest(
             (run_dir / bundle.INT8_FILE).read_bytes(), train_manifest, model_manifest["contract"]["labels"],
-            op["max_false_open"], hysteresis, q["threshold"])
+            op["max_false_open"], hysteresis, config["quantize"]["threshold"])
         model_manifest = operating_point.apply_to_bundle(run_dir, chosen)
         console.print(f"operating point: max_false_open {op['max_false_open']} -> threshold {chosen['threshold']}")
     # the imported test split only (no synthetic pictures), then the sources never trained on
