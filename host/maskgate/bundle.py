@@ -19,7 +19,7 @@ from pathlib import Path
 from maskgate import contract
 from maskgate.atomic import write_bytes, write_json
 from maskgate.digest import sha256_bytes
-from maskgate.errors import DataError
+from maskgate.errors import BudgetError, DataError, printable
 
 INT8_FILE = "maskgate_int8.tflite"
 FLOAT_FILE = "maskgate_float.tflite"
@@ -55,8 +55,62 @@ def write(folder, int8_bytes: bytes, float_bytes: bytes | None, labels, facts: d
 
 
 def read_manifest(folder) -> dict | None:
+    """The bundle's manifest.json, None when there is none; DataError naming the file when it
+    is not a JSON object (damaged, cut short, not UTF-8)."""
     path = Path(folder) / MANIFEST_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    return read_json_object(path, "model manifest")
+
+
+def read_json_object(path, what: str) -> dict:
+    """A JSON file holding one object, or DataError naming the file and what it should be."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DataError(f"{printable(path)}: cannot read the {what} ({e.strerror or e})") from e
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DataError(f"{printable(path)}: damaged {what}, not valid JSON ({e})") from e
+    if not isinstance(value, dict):
+        raise DataError(f"{printable(path)}: damaged {what} (holds {type(value).__name__}, not an object)")
+    return value
+
+
+TFLITE_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier at bytes 4..8 of every .tflite
+
+
+def read_tflite(path) -> bytes:
+    """The bytes of a .tflite LiteRT can load, or DataError naming the file: missing, empty,
+    cut short, or not a TFLite model at all (a .keras, a picture, text)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{printable(path)}: cannot read the model ({e.strerror or e})") from e
+    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
+        raise DataError(f"{printable(path)}: not a TFLite model ({len(data)} bytes, no TFL3 identifier)")
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        Interpreter(model_content=data).allocate_tensors()
+    except Exception as e:  # LiteRT says ValueError / RuntimeError for a damaged flatbuffer
+        raise DataError(f"{printable(path)}: damaged TFLite model, LiteRT cannot load it "
+                        f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+    return data
+
+
+def check_int8_io(path, data: bytes) -> None:
+    """BudgetError (exit 4) for a model whose input or output is not int8: a float model is
+    not what the board runs, and must not be reported as int8."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=data)
+    kinds = {f"{side} {d['dtype'].__name__}" for side, details in
+             (("input", interpreter.get_input_details()), ("output", interpreter.get_output_details()))
+             for d in details if d["dtype"].__name__ != "int8"}
+    if kinds:
+        raise BudgetError(f"{printable(path)}: not an int8 model ({', '.join(sorted(kinds))}); "
+                          f"give the int8 model ({INT8_FILE}) or its bundle folder")
 
 
 @dataclass(frozen=True)
@@ -84,6 +138,7 @@ def load(model) -> Bundle:
     int8 = model if model.is_file() else folder / INT8_FILE
     if not int8.exists():
         raise DataError(f"no int8 model at {int8}")
+    check_int8_io(int8, read_tflite(int8))
     manifest = read_manifest(folder) or {}
     float_path = folder / (manifest.get("float_model_file") or FLOAT_FILE)
     return Bundle(int8, float_path if float_path.is_file() else None, manifest)

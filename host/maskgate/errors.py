@@ -34,3 +34,25 @@ class FetchError(MaskgateError):
 
 class EmulatorError(MaskgateError):
     exit_code = 7
+
+
+def as_named_error(e: Exception, what: str | None = None) -> MaskgateError:
+    """An OSError or text-decoding error as a DataError naming the file (`what`, else the
+    error's own file name): e.g. an output folder on a read-only disk, or under a regular file."""
+    if isinstance(e, MaskgateError):
+        return e
+    if isinstance(e, OSError):
+        name = what or e.filename or ""
+        reason = e.strerror or str(e)
+        extra = f" -> {e.filename2}" if getattr(e, "filename2", None) else ""
+        return DataError(f"{printable(name)}{extra}: {reason}" if name else reason)
+    if isinstance(e, UnicodeError):
+        return DataError(f"{printable(what) + ': ' if what else ''}not valid UTF-8 text ({e})")
+    return DataError(f"{printable(what) + ': ' if what else ''}{e}")
+
+
+def printable(name) -> str:
+    """A file name fit for a message or a UTF-8 report: bytes a name holds that are not UTF-8
+    (os.fsdecode keeps them as surrogates) are shown as \\xNN."""
+    text = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else str(name)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -80,6 +80,7 @@ def metrics(y, probs, labels, threshold) -> dict:
 
 # ---------------------------------------------------------------- data specs
 CAMERA_CROP_SUFFIX = " (camera crop)"  # names the camera-framed section of a dataset
+FOLDER_KEY_FILE = "folder-key.txt"  # beside an on-the-fly import: which folder, with which files, it holds
 
 
 def resolve_data(spec: str, work_dir: Path, camera_crop: bool = False):
@@ -104,11 +105,25 @@ def resolve_data(spec: str, work_dir: Path, camera_crop: bool = False):
 
         name = p.resolve().name
         out = work_dir / f"imported-{name}{'-camera-crop' if camera_crop else ''}"
-        manifest = out / "manifest.csv"
-        if not manifest.exists():
+        manifest, key_file, key = out / "manifest.csv", out / FOLDER_KEY_FILE, _folder_key(p)
+        if not (manifest.exists() and key_file.is_file() and key_file.read_text() == key):
+            key_file.unlink(missing_ok=True)
             import_sources([str(p)], out, holdout_source=name, crop_faces=camera_crop)
+            write_text(key_file, key)
         return name + CAMERA_CROP_SUFFIX if camera_crop else name, manifest, None
     raise DataError(f"{spec}: not a manifest.csv, an import folder or a dataset folder")
+
+
+def _folder_key(folder: Path) -> str:
+    """What an on-the-fly import is kept under: the folder's full path and the content of every
+    file in it (maskgate.data.tree_digest), so changed pictures, or another folder of the same
+    name, are imported again instead of reporting the old ones."""
+    import hashlib
+
+    from maskgate.data.tree_digest import folder_digest
+
+    where = str(folder.resolve()).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(where + b"\0" + folder_digest(folder).encode()).hexdigest()[:12]
 
 
 def _is_dataset_folder(spec: str) -> bool:
@@ -306,10 +321,10 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
 
     model = bundle.load(model_path)
     labels, threshold, manifest, int8_path = model.labels, model.threshold, model.manifest, model.int8_path
-    int8_bytes = int8_path.read_bytes()
+    int8_bytes = bundle.read_tflite(int8_path)
     models = {"int8": LiteModel(int8_bytes)}
     if model.float_path:
-        models["float"] = LiteModel(model.float_path.read_bytes())
+        models["float"] = LiteModel(bundle.read_tflite(model.float_path))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -1,4 +1,5 @@
 """One look for progress bars across commands (rich), quiet when output is not a terminal."""
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -10,4 +11,6 @@ def progress_bar(transient: bool = False) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=transient,
+        # progress is not output: stdout stays what the command prints (evaluate --json is JSON)
+        console=Console(stderr=True),
     )

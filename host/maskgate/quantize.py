@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from maskgate import budget, bundle, contract, run_folder
-from maskgate.errors import BudgetError
+from maskgate.errors import BudgetError, DataError
 
 
 def representative_pixels(x32: np.ndarray, count: int = 300, seed: int = 0) -> np.ndarray:
@@ -139,6 +139,10 @@ def quantize_run(run_dir, data_manifest=None, model_max_bytes: int = budget.MODE
     run_dir = Path(run_dir)
     model_path = run_folder.model_file(run_dir)
     config = run_folder.record(run_dir)
+    lacking = [k for k in ("train", "labels", "data_manifest") if k not in config]
+    if lacking or not isinstance(config["train"], dict) or "seed" not in config["train"]:
+        raise DataError(f"{run_dir / run_folder.RECORD_FILE}: not a run record `maskgate train` wrote "
+                        f"(missing {', '.join(lacking) or 'train.seed'})")
     train_cfg = config["train"]
     labels = config["labels"]
     data_manifest = data_manifest or config["data_manifest"]

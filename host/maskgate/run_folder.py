@@ -14,7 +14,6 @@ This module alone knows those names. After `quantize` the folder holds the model
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from maskgate.atomic import write_json
@@ -27,6 +26,8 @@ RECORD_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "curves.png"
 STAGES_DIR = "stages"
+# what train or optimize writes into a run folder (the model bundle and eval/ come after it)
+WRITTEN = (MODEL_FILE, QAT_MODEL_FILE, BEST_CHECKPOINT, RECORD_FILE, HISTORY_FILE, CURVES_FILE, STAGES_DIR)
 
 
 def record(run_dir) -> dict:
@@ -34,12 +35,18 @@ def record(run_dir) -> dict:
     path = Path(run_dir) / RECORD_FILE
     if not path.is_file():
         raise DataError(f"{run_dir} is not a run folder (no {RECORD_FILE})")
-    return json.loads(path.read_text())
+    return _read(path)
 
 
 def record_or_empty(run_dir) -> dict:
     path = Path(run_dir) / RECORD_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return _read(path) if path.is_file() else {}
+
+
+def _read(path: Path) -> dict:
+    from maskgate.bundle import read_json_object
+
+    return read_json_object(path, "run record")
 
 
 def write_record(run_dir, values: dict) -> Path:
@@ -65,12 +72,16 @@ def load_model(path):
     path = Path(path)
     if path.is_dir():
         path = model_file(path)
-    if path.suffix != ".h5":
-        return keras.models.load_model(path)
-    from maskgate.optimize.qat import scope
+    try:
+        if path.suffix != ".h5":
+            return keras.models.load_model(path)
+        from maskgate.optimize.qat import scope
 
-    with scope():
-        return keras.models.load_model(path)
+        with scope():
+            return keras.models.load_model(path)
+    except Exception as e:  # a cut-short or foreign file: Keras says ValueError, OSError, zipfile.BadZipFile ...
+        why = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise DataError(f"{path}: damaged model file, Keras cannot load it ({why}); train again") from e
 
 
 def save_model(model, run_dir) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from maskgate import budget, bundle, door_report, run_folder
 from maskgate.atomic import write_text
+from maskgate.errors import DataError
 from maskgate.evaluate import CAMERA_CROP_SUFFIX, class_report, confusion_table
 from maskgate.markdown import table
 
@@ -60,10 +61,18 @@ def _weights_line(run: Path) -> str:
 
 def ship(build_dir, to_dir, command: str | None = None) -> Path:
     build_dir, to_dir = Path(build_dir), Path(to_dir)
-    summary = json.loads((build_dir / "build.json").read_text())
     run, evaluation = build_dir / "run", build_dir / "eval"
+    if not (build_dir / "build.json").is_file():
+        what = " (it is a train run: ship takes the --out folder of `maskgate build`)" \
+            if (build_dir / run_folder.RECORD_FILE).is_file() else ""
+        raise DataError(f"{build_dir} is not a build folder: no build.json{what}")
+    summary = bundle.read_json_object(build_dir / "build.json", "build summary")
     manifest = bundle.read_manifest(run)
-    result = json.loads((evaluation / "metrics.json").read_text())
+    missing = [str(p) for p in [*(run / n for n in bundle.FILES), run / run_folder.CURVES_FILE, evaluation / "metrics.json"]
+               if not p.is_file()]
+    if manifest is None or missing:
+        raise DataError(f"{build_dir}: an unfinished build, missing {', '.join(missing) or run / bundle.MANIFEST_FILE}")
+    result = bundle.read_json_object(evaluation / "metrics.json", "evaluation metrics")
     labels = result["labels"]
     to_dir.mkdir(parents=True, exist_ok=True)
     for name in bundle.FILES:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -15,53 +15,13 @@ from maskgate import contract, nets, run_folder
 from maskgate.atomic import replacing, save_figure
 from maskgate.data.arrays import load_split
 from maskgate.data.augment import AugmentConfig, augment_batch
+from maskgate.data.manifest import check_for_training
 from maskgate.digest import sha256_file
 from maskgate.errors import DataError
 from maskgate.runtime import decide, to_class_probabilities
 from maskgate.tfenv import keras, seed_everything
+from maskgate.train_config import LR_SCHEDULES, TrainConfig  # noqa: F401 (maskgate.train.TrainConfig)
 from maskgate.weight_averaging import WeightAverage, recompute_batch_norm
-
-
-@dataclass
-class TrainConfig:
-    arch: str = "tinycnn"
-    arch_options: dict = field(default_factory=dict)
-    num_classes: int = 2
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    label_smoothing: float = 0.0
-    # "plateau": the paper's ReduceLROnPlateau; "cosine": decay to ~0 by the last epoch, for runs
-    # whose validation accuracy keeps creeping up so the plateau rule never fires
-    lr_schedule: str = "plateau"
-    # stochastic weight averaging: model.keras becomes the mean of the weights at the end of
-    # epochs swa_start..last (1-based), batch norm recomputed; the best checkpoint is kept beside it
-    swa_start: int | None = None
-    lr_patience: int = 5
-    stop_patience: int = 10
-    augment: bool = True
-    augment_options: dict = field(default_factory=dict)
-    max_train: int | None = None  # seeded subset, for quick builds and tests
-    max_val: int | None = None
-    seed: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise DataError(f"unknown [train] settings: {', '.join(unknown)}")
-        return cls(**known)
-
-    def __post_init__(self):
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise DataError(f"[train] lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-        if self.swa_start is not None and not 1 <= self.swa_start <= self.epochs:
-            raise DataError(f"[train] swa_start {self.swa_start} is not an epoch of 1..{self.epochs} "
-                            "(a quick build needs its own swa_start under [quick])")
-
-
-LR_SCHEDULES = ("plateau", "cosine")
 
 
 def cosine_learning_rate(base: float, epochs: int):
@@ -142,6 +102,7 @@ class EpochProgress(keras.callbacks.Callback):
 
 def load_training_data(data_manifest, cfg: TrainConfig):
     labels = contract.labels_for(cfg.num_classes)
+    check_for_training(data_manifest, labels)
     train = load_split(data_manifest, "train", labels, with_aug=cfg.augment, limit=cfg.max_train, seed=cfg.seed)
     val = load_split(data_manifest, "val", labels, limit=cfg.max_val, seed=cfg.seed)
     if len(train["y"]) == 0:

@@ -3,6 +3,10 @@ from pathlib import Path
 
 import click
 
+from maskgate.errors import printable
+
+from . import ranges
+
 
 @click.group()
 def data():
@@ -17,13 +21,14 @@ def data():
               help="Extra or overriding class folder names, e.g. 'masked=mask,bare=no_mask'. "
                    "Labels: mask, no_mask, incorrect.")
 @click.option("--holdout-source", metavar="NAME", help="Put this whole source in the test split.")
-@click.option("--seed", type=int, default=0, help="Seed of the split of sources without a publisher split.")
-@click.option("--val-fraction", type=float, default=0.1, help="Share of such sources for validation.")
-@click.option("--test-fraction", type=float, default=0.1, help="Share of such sources for test.")
-@click.option("--near-distance", type=int, default=4,
+@click.option("--seed", type=click.IntRange(0), default=0, help="Seed of the split of sources without a publisher split.")
+@click.option("--val-fraction", type=ranges.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for validation.")
+@click.option("--test-fraction", type=ranges.FloatRange(0, 1, max_open=True), default=0.1, help="Share of such sources for test.")
+@click.option("--near-distance", type=click.IntRange(-1, 64), default=4,
               help="pHash bits two pictures may differ in and still be near-duplicates (one group); -1: off.")
 @click.option("--crop-faces", is_flag=True, help="Find faces as the firmware does (Haar frontal, else a face placed from an eye pair) and store the largest box per picture.")
-def import_(sources, out_dir, label_map, holdout_source, seed, val_fraction, test_fraction, near_distance, crop_faces):
+@click.option("--overwrite", is_flag=True, help="Replace an import already in OUT.")
+def import_(sources, out_dir, label_map, holdout_source, seed, val_fraction, test_fraction, near_distance, crop_faces, overwrite):
     """Import dataset folders into OUT/manifest.csv with leak-free train/val/test splits.
 
     Each SRC is a folder, or NAME=FOLDER to name the source (default: the folder's name).
@@ -40,9 +45,11 @@ def import_(sources, out_dir, label_map, holdout_source, seed, val_fraction, tes
           chandrikadeb7=../shared/datasets/face-mask-chandrikadeb7 \\
           --holdout-source chandrikadeb7 --out data/masks
     """
-    from maskgate.data.importer import run_import
+    from maskgate import out_folder
+    from maskgate.data.importer import OUTPUTS, run_import
     from maskgate.data.layouts import parse_label_map
 
+    out_folder.check_new(out_dir, OUTPUTS, "--out", overwrite)
     result = run_import(sources, out_dir, label_map=parse_label_map(label_map), holdout_source=holdout_source,
                         seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
                         crop_faces=crop_faces, near_distance=near_distance)
@@ -107,6 +114,28 @@ def _print_import_summary(result) -> None:
                   f"{sum(result.moved.values())} moved to keep near-duplicates in one split")
     out = Path(result.manifest).parent
     console.print(f"manifest: {result.manifest}\nreport:   {out / 'import-report.md'}")
+    for line in import_warnings(result):
+        click.secho(f"warning: {line}", fg="yellow", err=True)
+
+
+def import_warnings(result) -> list[str]:
+    """What an import left out that the user may have meant in: folders that are no known class
+    (a misspelt with_mask/?), a single class, files whose names are not UTF-8. Said on the
+    terminal, not only in the report; the import itself stands (train refuses one class)."""
+    lines = [f"{name}: {note}" for name, layout in result.sources for note in layout.notes
+             if note.startswith("ignored folder")]
+    labels = sorted({row["label"] for row in result.rows})
+    if len(labels) == 1:
+        lines.append(f"only {labels[0]} pictures were imported: a model needs at least two classes")
+    bad_names = sum("not valid UTF-8" in why for _, why in result.skipped)
+    if bad_names:
+        lines.append(f"{bad_names} files skipped because their names are not valid UTF-8 (listed in skipped.csv)")
+    damaged = [(path, why) for path, why in result.skipped
+               if not why.startswith(("exact duplicate", "not a picture file name", "file name is not valid"))]
+    lines += [f"skipped {printable(path)}: {why}" for path, why in damaged[:5]]
+    if len(damaged) > 5:
+        lines.append(f"... and {len(damaged) - 5} more unusable pictures (all in skipped.csv)")
+    return lines
 
 
 COMMANDS = [data]
@@ -123,14 +152,15 @@ COMMANDS = [data]
 @click.option("--label-map", metavar="FOLDER=LABEL,...", help="Extra or overriding class folder names (as for import).")
 @click.option("--several", type=click.Choice(["skip", "all"]), default="skip",
               help="Pictures with several faces: skip them (listed), or crop every face.")
-@click.option("--max-side", type=int, default=256, help="Larger crops are shrunk to this many pixels.")
+@click.option("--max-side", type=click.IntRange(1), default=256, help="Larger crops are shrunk to this many pixels.")
 @click.option("--face-stage", type=click.Choice(["haar", "facedet", "haar+facedet"]), default="haar",
               help="The camera's face stage (config.json face_stage).")
 @click.option("--detector", "detector_model", type=click.Path(exists=True, dir_okay=False),
               help="The face detector .tflite (facedet stages).")
-@click.option("--detector-threshold", type=float, default=None,
+@click.option("--detector-threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Its threshold (config.json detector.threshold).  [default: the firmware's]")
-def faces_(src, out_dir, label_map, several, max_side, face_stage, detector_model, detector_threshold):
+@click.option("--overwrite", is_flag=True, help="Replace crops already in OUT.")
+def faces_(src, out_dir, label_map, several, max_side, face_stage, detector_model, detector_threshold, overwrite):
     """Crop the faces of a dataset folder the way the camera does (its face stage, margin, square).
 
     SRC is any layout `maskgate data import` reads. Pictures with no face or with several
@@ -142,9 +172,11 @@ def faces_(src, out_dir, label_map, several, max_side, face_stage, detector_mode
       maskgate data faces ../shared/datasets/face-mask-chandrikadeb7 --out data/chandrikadeb7-faces
       maskgate data import data/chandrikadeb7-faces --out data/faces
     """
+    from maskgate import out_folder
     from maskgate.data.faces import crop_faces, stage_detector
     from maskgate.data.layouts import parse_label_map
 
+    out_folder.check_new(out_dir, ("faces.csv", "faces-report.md"), "--out", overwrite)
     detector = stage_detector(face_stage, detector_model, detector_threshold)
     result = crop_faces(src, out_dir, label_map=parse_label_map(label_map), several=several, max_side=max_side,
                         detector=detector)
@@ -161,16 +193,17 @@ def faces_(src, out_dir, label_map, several, max_side, face_stage, detector_mode
               help="New folder: mask/ and incorrect/ pictures, manifest.csv (input + synthetic rows), synth.csv, report.")
 @click.option("--incorrect/--no-incorrect", default=False,
               help="Also draw one mask per face worn incorrectly (below the nose or on the chin), label 'incorrect'.")
-@click.option("--seed", type=int, default=0, help="Same seed, same pictures.")
-@click.option("--limit", type=int, help="Draw on a seeded subset of this many faces.")
-@click.option("--per-face", type=int, default=1, help="Correctly worn masks per face.")
+@click.option("--seed", type=click.IntRange(0), default=0, help="Same seed, same pictures.")
+@click.option("--limit", type=click.IntRange(1), help="Draw on a seeded subset of this many faces.")
+@click.option("--per-face", type=click.IntRange(1), default=1, help="Correctly worn masks per face.")
 @click.option("--style", "styles", multiple=True, type=click.Choice(["surgical", "kn95", "n95", "cloth"]),
               help="Mask styles to draw (repeatable). Default: all.")
 @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
               help="Only faces of these splits (repeatable). Default: all; a face's pictures keep its split.")
 @click.option("--source", "sources", multiple=True, help="Only faces of these sources (repeatable).")
 @click.option("--name", default="synth-masks", help="Source name of the synthetic rows.")
-def synth_masks_(data_, out_dir, incorrect, seed, limit, per_face, styles, splits, sources, name):
+@click.option("--overwrite", is_flag=True, help="Replace synthetic masks already in OUT.")
+def synth_masks_(data_, out_dir, incorrect, seed, limit, per_face, styles, splits, sources, name, overwrite):
     """Draw masks (surgical, KN95, N95, cloth) on the bare faces of a dataset, as a new source.
 
     Each picture stays in the group and split of the face it was drawn on, so no split leaks.
@@ -182,8 +215,11 @@ def synth_masks_(data_, out_dir, incorrect, seed, limit, per_face, styles, split
       maskgate data synth-masks --data data/masks --out data/masks-synth --incorrect --limit 2000
       maskgate train --data data/masks-synth --classes 3 --out runs/three
     """
+    from maskgate import out_folder
     from maskgate.data.manifest import SPLITS
     from maskgate.data.mask_render import STYLES
+
+    out_folder.check_new(out_dir, ("manifest.csv", "synth.csv", "synth-report.md"), "--out", overwrite)
     from maskgate.data.synth_masks import synth_masks
 
     p = Path(data_)

@@ -7,6 +7,8 @@ import click
 
 from maskgate import budget, keyvalue
 
+from . import ranges
+
 CONFIG_HELP = ("Build config (TOML), e.g. configs/default.toml: its [{section}] settings, for every option not "
                "given here (options over the file over the defaults).")
 
@@ -14,6 +16,13 @@ CONFIG_HELP = ("Build config (TOML), e.g. configs/default.toml: its [{section}] 
 def _manifest_path(data: str) -> Path:
     p = Path(data)
     return p / "manifest.csv" if p.is_dir() else p
+
+
+def _hysteresis(value):
+    """--hysteresis: the firmware's door.hysteresis range, [0, 0.5), or -1 for its default."""
+    if value is not None and value != -1 and not 0 <= value < 0.5:
+        raise click.BadParameter(f"{value:g} is not in [0, 0.5) (or -1: the firmware's default)", param_hint="--hysteresis")
+    return None if value == -1 else value
 
 
 def check_arch(arch: str, options: dict, option: str, options_option: str | None = None) -> None:
@@ -45,30 +54,43 @@ def use_libtflm(path) -> None:
 @click.option("--arch", help="Architecture name (see `maskgate info --archs`). Default: tinycnn.")
 @click.option("--arch-option", multiple=True, help="Architecture option key=value, e.g. width=0.5 (repeatable).")
 @click.option("--classes", type=click.Choice(["2", "3"]), help="2: mask / no_mask; 3: adds mask worn incorrectly.")
-@click.option("--epochs", type=int)
-@click.option("--batch-size", type=int)
-@click.option("--label-smoothing", type=float)
+@click.option("--epochs", type=click.IntRange(1))
+@click.option("--batch-size", type=click.IntRange(1))
+@click.option("--label-smoothing", type=ranges.FloatRange(0, 1, max_open=True))
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]),
               help="plateau: x0.2 after 5 epochs without val gain (the paper's); cosine: decay to ~0 by the last epoch.")
-@click.option("--swa-start", type=int, help="Ship the mean of the weights after this epoch (1-based) through the last, "
+@click.option("--swa-start", type=click.IntRange(1), help="Ship the mean of the weights after this epoch (1-based) through the last, "
               "batch norm recomputed (stochastic weight averaging); the best checkpoint is kept as model-best.keras.")
-@click.option("--max-train", type=int, help="Train on a seeded random subset of this many images.")
+@click.option("--max-train", type=click.IntRange(1), help="Train on a seeded random subset of this many images.")
 @click.option("--no-augment", is_flag=True, help="Train on the plain contract inputs.")
-@click.option("--seed", type=int)
-def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, lr_schedule, swa_start, max_train, no_augment, seed):
-    """Train a model on the train split and keep the best checkpoint on the val split."""
-    from maskgate import run_folder
+@click.option("--seed", type=click.IntRange(0))
+@click.option("--overwrite", is_flag=True, help="Replace a run already in OUT (its model bundle and evaluation go with it).")
+def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_size, label_smoothing, lr_schedule, swa_start, max_train, no_augment, seed, overwrite):
+    """Train a model on the train split and keep the best checkpoint on the val split.
+
+    OUT must not hold a run already (--overwrite replaces it whole: a new model.keras never
+    sits beside the int8 model and manifest of the old one)."""
+    from maskgate import bundle, contract, out_folder, run_folder
     from maskgate.config import settings
-    from maskgate.train import TrainConfig, train as run_training
+    from maskgate.data.manifest import check_for_training
+    from maskgate.train_config import TrainConfig
 
     arch_options = keyvalue.parse(arch_option, "--arch-option")
+    stale = out_folder.check_new(out_dir, run_folder.WRITTEN + bundle.FILES + ("eval",), "--out", overwrite)
     values = settings("train", config_file, arch=arch, num_classes=int(classes) if classes else None, epochs=epochs,
                       batch_size=batch_size, label_smoothing=label_smoothing, lr_schedule=lr_schedule,
                       swa_start=swa_start, max_train=max_train, seed=seed, arch_options=arch_options or None,
                       augment=False if no_augment else None)
     if arch or arch_options:  # what a config file says is checked when the model is built
         check_arch(values.get("arch", TrainConfig.arch), arch_options, "--arch", "--arch-option")
-    run = run_training(_manifest_path(data), out_dir, TrainConfig.from_dict(values))
+    cfg = TrainConfig.from_dict(values)
+    check_for_training(_manifest_path(data), contract.labels_for(cfg.num_classes))
+    if stale:
+        click.echo(f"--overwrite: replacing {', '.join(p.name for p in stale)} in {out_dir}", err=True)
+        out_folder.clear(stale)
+    from maskgate.train import train as run_training
+
+    run = run_training(_manifest_path(data), out_dir, cfg)
     summary = run_folder.record(run)
     click.echo(f"best val accuracy {summary['best_val_accuracy'] * 100:.2f} % after {summary['epochs_run']} epochs "
                f"({summary['seconds_per_epoch']} s/epoch); model in {run_folder.model_file(run)}")
@@ -78,16 +100,17 @@ def train(data, out_dir, config_file, arch, arch_option, classes, epochs, batch_
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", help="Manifest for calibration images (default: the one the run was trained on).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="quantize"))
-@click.option("--max-model-kb", type=float,
+@click.option("--max-model-kb", type=ranges.FloatRange(0, min_open=True),
               help=f"Refuse int8 models larger than this. Default: [quantize] model_max_kb ({budget.MODEL_MAX_BYTES // 1024}).")
-@click.option("--heap-kb", type=float,
+@click.option("--heap-kb", type=ranges.FloatRange(0),
               help=f"A cap of the build's own on model + arena (0: none). Default: [quantize] heap_kb "
                    f"({budget.HEAP_BYTES // 1024}). The board's memory on every supported OpenMV release "
                    "(heap blocks, arena rounding; `maskgate info`) is checked in any case.")
-@click.option("--threshold", type=float, help="Decision threshold on P(mask). Default: [quantize] threshold (0.5).")
-@click.option("--calibration-images", type=int, help="Default: [quantize] calibration_images (300).")
+@click.option("--threshold", type=ranges.FloatRange(0, 1, min_open=True, max_open=True), help="Decision threshold on P(mask). Default: [quantize] threshold (0.5).")
+@click.option("--calibration-images", type=click.IntRange(1), help="Default: [quantize] calibration_images (300).")
 @click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
-def quantize(run, data, config_file, max_model_kb, heap_kb, threshold, calibration_images, libtflm):
+@click.option("--overwrite", is_flag=True, help="Replace a model bundle RUN already holds.")
+def quantize(run, data, config_file, max_model_kb, heap_kb, threshold, calibration_images, libtflm, overwrite):
     """Full-integer int8 quantization of RUN's model, gated on the board's memory on every
     supported OpenMV release.
 
@@ -97,6 +120,9 @@ def quantize(run, data, config_file, max_model_kb, heap_kb, threshold, calibrati
     from maskgate.config import settings
     from maskgate.quantize import quantize_with
 
+    from maskgate import out_folder
+
+    out_folder.check_new(run, (bundle.MANIFEST_FILE,), "RUN", overwrite)
     use_libtflm(libtflm)
     limits = settings("quantize", config_file, model_max_kb=max_model_kb, heap_kb=heap_kb, threshold=threshold,
                       calibration_images=calibration_images)
@@ -184,7 +210,9 @@ def info(model, as_json, layers, archs, libtflm):
     if not model:
         raise click.UsageError("give a MODEL.tflite (or --archs)")
     use_libtflm(libtflm)
-    figures = budget.model_figures(Path(model).read_bytes(), emulate=True)
+    from maskgate import bundle
+
+    figures = budget.model_figures(bundle.read_tflite(model), emulate=True)
     if as_json:
         if not layers:
             figures = {k: v for k, v in figures.items() if k != "layers"}
@@ -233,10 +261,10 @@ def _walkup_runner():
 @click.option("--face-stage-source", "face_stage", multiple=True,
               help="A source of a manifest imported with the face stage (crop_faces): its pictures without a face "
                    "box keep the door closed (repeatable).")
-@click.option("--max-false-open", type=float,
+@click.option("--max-false-open", type=ranges.FloatRange(0, 1, max_open=True),
               help="Also judge the door at the threshold this share of false opens picks on --choose-on's val split.")
 @click.option("--choose-on", help="Import folder or manifest.csv whose val split --max-false-open chooses on (never test).")
-@click.option("--hysteresis", type=float, help="Door hysteresis the choice accounts for (default: the firmware's).")
+@click.option("--hysteresis", type=ranges.Finite(), callback=lambda c, p, v: _hysteresis(v), help="Door hysteresis the choice accounts for (default: the firmware's).")
 @click.option("--door", is_flag=True, help="Also run walk-up sequences made from DATA's pictures through the firmware "
               "on the virtual board (synthetic; OUT/walkup/).")
 @click.option("--visits", default=1000, show_default=True, type=click.IntRange(1), help="--door: visits per label.")
@@ -303,9 +331,10 @@ def evaluate(model, data, out_dir, config_file, micro_sample, as_json, camera_cr
 @click.option("--quick", is_flag=True, help="Subset and few epochs: minutes, to check the chain.")
 @click.option("--loso", is_flag=True, help="Leave one source out instead: one build per [loso] source with that source "
               "held out and evaluated on, into OUT/loso/SOURCE/, and the matrix in OUT/loso/loso.md.")
+@click.option("--overwrite", is_flag=True, help="Replace a build already in OUT.")
 @click.option("--loso-source", "loso_sources", multiple=True, help="With --loso: only these folds (repeatable); "
               "the matrix is made from every fold finished under OUT/loso/.")
-def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
+def build(config_file, data_dir, out_dir, quick, loso, overwrite, loso_sources):
     """import -> train -> quantize -> evaluate, from one config file."""
     from maskgate.build import build as run_build
     from maskgate.config import load_config
@@ -322,7 +351,12 @@ def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
         run_loso(load_config(config_file), out_dir, data_dir, quick, only=loso_sources, door_runner=_walkup_runner())
         click.echo((Path(out_dir) / LOSO_DIR / "loso.md").read_text())
         return
-    summary = run_build(load_config(config_file), out_dir, data_dir, quick, door_runner=_walkup_runner())
+    from maskgate import out_folder
+
+    config = load_config(config_file)
+    stale = out_folder.check_new(out_dir, ("build.json", "build.md", "run", "eval", "data", "synth"), "--out", overwrite)
+    out_folder.clear(stale)
+    summary = run_build(config, out_dir, data_dir, quick, door_runner=_walkup_runner())
     click.echo((Path(out_dir) / "build.md").read_text())
     click.echo(f"model bundle: {summary['model_dir']}")
 
@@ -331,9 +365,15 @@ def build(config_file, data_dir, out_dir, quick, loso, loso_sources):
 @click.argument("build_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--to", "to_dir", default="models", show_default=True, type=click.Path(file_okay=False))
 @click.option("--command", "command_text", help="The command that produced BUILD_DIR, quoted in the report.")
-def ship(build_dir, to_dir, command_text):
-    """Copy a build's model bundle and plots into TO and write TO/report.md (targets, paper tables)."""
+@click.option("--overwrite", is_flag=True, help="Replace a model bundle TO already holds (e.g. the shipped models/).")
+def ship(build_dir, to_dir, command_text, overwrite):
+    """Copy a build's model bundle and plots into TO and write TO/report.md (targets, paper tables).
+
+    TO must not hold a model bundle already, unless --overwrite."""
+    from maskgate import bundle, out_folder
     from maskgate.ship import ship as run_ship
+
+    out_folder.check_new(to_dir, bundle.FILES + ("report.md",), "--to", overwrite)
 
     click.echo(f"wrote {run_ship(build_dir, to_dir, command_text)}")
 

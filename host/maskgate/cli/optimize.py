@@ -9,6 +9,7 @@ from maskgate import keyvalue
 from maskgate.optimize import METHODS
 from maskgate.optimize.options import FINETUNE_EPOCHS, OptimizeOptions as Defaults
 
+from . import ranges
 from .model import CONFIG_HELP, LIBTFLM_HELP, check_arch, use_libtflm
 
 
@@ -23,9 +24,12 @@ def _floats(ctx, param, text):
     if text is None:
         return None
     try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
+        values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers")
+    if not values or not all(0 <= v < 1 for v in values):
+        raise click.BadParameter(f"{text!r}: each ratio must be in [0, 1)")
+    return values
 
 
 def _check_teacher(spec: str, option: str = "--teacher") -> None:
@@ -41,35 +45,42 @@ def _check_teacher(spec: str, option: str = "--teacher") -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="New run folder to write (required).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP.format(section="optimize"))
-@click.option("--epochs", type=int, help=f"Fine-tuning epochs per stage (default {FINETUNE_EPOCHS}; distill: the run's epochs).")
-@click.option("--learning-rate", type=float, help="Default: a tenth of the run's (the run's for a distilled student).")
-@click.option("--sparsity", type=float, help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of "
+@click.option("--epochs", type=click.IntRange(1), help=f"Fine-tuning epochs per stage (default {FINETUNE_EPOCHS}; distill: the run's epochs).")
+@click.option("--learning-rate", type=ranges.FloatRange(0, min_open=True), help="Default: a tenth of the run's (the run's for a distilled student).")
+@click.option("--sparsity", type=ranges.FloatRange(0, 1, max_open=True), help="prune/pqat/pcqat: share of weights zeroed; channel-prune: share of "
               f"channels removed (default {Defaults.sparsity}).")
-@click.option("--clusters", type=int, help=f"cluster/cqat/pcqat: values per kernel (default {Defaults.clusters}).")
-@click.option("--temperature", type=float, help=f"distill: softening temperature T (default {Defaults.temperature}).")
-@click.option("--alpha", type=float, help=f"distill: weight of the label loss (default {Defaults.alpha}).")
+@click.option("--clusters", type=click.IntRange(2), help=f"cluster/cqat/pcqat: values per kernel (default {Defaults.clusters}).")
+@click.option("--temperature", type=ranges.FloatRange(0, min_open=True), help=f"distill: softening temperature T (default {Defaults.temperature}).")
+@click.option("--alpha", type=ranges.FloatRange(0, 1), help=f"distill: weight of the label loss (default {Defaults.alpha}).")
 @click.option("--teacher", help="distill: a RUN folder, or ARCH[:key=value,...] trained here first "
               f"(e.g. mobilenet_v2:alpha=0.35; default {Defaults.teacher}).")
 @click.option("--teacher-weights", type=click.Path(exists=True, dir_okay=False),
               help="distill: weights file for the teacher architecture (e.g. ImageNet no-top .h5 you have).")
-@click.option("--teacher-epochs", type=int, help="distill: teacher training epochs (default: as --epochs, else the run's epochs).")
+@click.option("--teacher-epochs", type=click.IntRange(1), help="distill: teacher training epochs (default: as --epochs, else the run's epochs).")
 @click.option("--student", type=click.Choice(["scratch", "run"]),
               help=f"distill: a fresh student of the run's architecture, or the run's own weights (default {Defaults.student}).")
 @click.option("--sweep", callback=_floats, help="prune/channel-prune: one-shot pruning ratios for the seed 002 tables "
               f"(default {','.join(str(v) for v in Defaults.sweep)}).")
-@click.option("--max-train", type=int, help="Fine-tune on a seeded subset of this many training images.")
+@click.option("--max-train", type=click.IntRange(1), help="Fine-tune on a seeded subset of this many training images.")
 @click.option("--eval", "eval_specs", multiple=True,
               help="Extra DATA to evaluate on (import folder, manifest.csv[:split] or dataset folder); repeatable.")
-@click.option("--seed", type=int, help="Default: the run's seed.")
+@click.option("--seed", type=click.IntRange(0), help="Default: the run's seed.")
+@click.option("--overwrite", is_flag=True, help="Replace a run already in OUT.")
 def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity, clusters, temperature, alpha, teacher,
-             teacher_weights, teacher_epochs, student, sweep, max_train, eval_specs, seed):
+             teacher_weights, teacher_epochs, student, sweep, max_train, eval_specs, seed, overwrite):
     """Apply one compression technique to RUN and write a new, evaluated model bundle to OUT.
 
     The result goes through the same int8 export, budget gate (exit code 4 when it does not
     fit) and evaluation as `maskgate quantize` / `evaluate`; OUT/report.md has the per-step
     tables (pruning ratios like seed 002's Tables 1-2, sparsity and clusters reached)."""
+    from maskgate import bundle, out_folder, run_folder
     from maskgate.config import settings
-    from maskgate.optimize.run import optimize_run
+
+    if Path(run).resolve() == Path(out_dir).resolve():
+        raise click.BadParameter("OUT must be a new folder, not RUN itself", param_hint="--out")
+    run_folder.record(run)  # RUN is a run folder (a readable config.json) before anything loads
+    stale = out_folder.check_new(out_dir, run_folder.WRITTEN + bundle.FILES + ("report.md", "optimize.json", "eval"),
+                                 "--out", overwrite)
 
     if teacher:
         _check_teacher(teacher)
@@ -77,6 +88,9 @@ def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity,
                       clusters=clusters, temperature=temperature, alpha=alpha, teacher=teacher,
                       teacher_weights=teacher_weights, teacher_epochs=teacher_epochs, student=student, sweep=sweep,
                       max_train=max_train, eval=tuple(eval_specs) or None, seed=seed)
+    from maskgate.optimize.run import optimize_run  # TensorFlow: after every check above
+
+    out_folder.clear(stale)
     s = optimize_run(run, method, out_dir, Defaults.from_dict(chosen))
     f = s["figures"]
     click.echo(f"{s['method']}: int8 {f['bytes'] / 1024:.1f} KB (gzip {f['gzip_bytes'] / 1024:.1f} KB), "
@@ -97,13 +111,13 @@ def optimize(run, method, out_dir, config_file, epochs, learning_rate, sparsity,
 @click.option("--archs", help="Comma-separated architectures (ARCH or ARCH:key=value;...). Default: all baselines.")
 @click.option("--methods", help="Comma-separated methods; 'none' for baselines only. Default: all.")
 @click.option("--method-archs", help="Architectures the methods run on (default: the first of --archs).")
-@click.option("--epochs", type=int, help="Training epochs per architecture (default 8; --quick 1).")
-@click.option("--finetune-epochs", type=int, help="Epochs per optimize stage (default 2; --quick 1).")
-@click.option("--max-train", type=int, help="Training images per architecture (default 3000; --quick 256; 0 = all).")
+@click.option("--epochs", type=click.IntRange(1), help="Training epochs per architecture (default 8; --quick 1).")
+@click.option("--finetune-epochs", type=click.IntRange(1), help="Epochs per optimize stage (default 2; --quick 1).")
+@click.option("--max-train", type=click.IntRange(0), help="Training images per architecture (default 3000; --quick 256; 0 = all).")
 @click.option("--teacher", help="distill teacher: 'best' (default: the most accurate other architecture compared), "
               "one of --archs (its run is reused), another ARCH[:k=v;...] or a RUN folder.")
 @click.option("--unseen", help="Source never trained on (default ../shared/datasets/face-mask-chandrikadeb7; '' to skip).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--quick", is_flag=True, help="A reduced grid for CI: 2 architectures, tiny subsets, 1 epoch.")
 @click.option("--libtflm", type=click.Path(file_okay=False), help=LIBTFLM_HELP)
 def compare(data, out_dir, results_dir, archs, methods, method_archs, epochs, finetune_epochs, max_train, teacher,

@@ -1,6 +1,11 @@
 """Read any picture file as H x W x 3 uint8 RGB, or say precisely why it cannot be read."""
 from __future__ import annotations
 
+import os
+import re
+import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import cv2
@@ -45,12 +50,53 @@ def decode_rgb(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if reason:
         raise ImageError(name, f"truncated ({reason})")
     try:
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+        if data[:3] == b"\xff\xd8\xff":
+            img = _decode_jpeg_strictly(data, name)
+        else:
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
     except cv2.error as e:
         raise ImageError(name, f"cannot be decoded ({e.err or e})") from e
     if img is None or img.size == 0:
         raise ImageError(name, "not a picture, or a damaged one (the decoder gave nothing)")
     return _to_rgb8(img, name)
+
+
+# libjpeg's messages for data it had to guess: it still returns a picture (grey or smeared
+# blocks) and only prints the first of them on stderr, without a file name
+_LIBJPEG_DAMAGE = re.compile(r"^(Corrupt JPEG data|Premature end of JPEG|Invalid (SOS|JPEG)|Bogus |"
+                             r"Inconsistent progression|Huffman table|Unsupported marker).*$", re.MULTILINE)
+_STDERR_LOCK = threading.Lock()
+_capture = None
+
+
+def _decode_jpeg_strictly(data: bytes, name: str) -> np.ndarray | None:
+    """cv2.imdecode, refusing a JPEG libjpeg had to patch up: a file damaged in the middle that
+    still ends in FFD9 decodes "fine" with a warning on stderr. OpenCV gives no other way to
+    see that warning, so the decode runs with file descriptor 2 caught (one decode at a time:
+    the descriptor is the process's); anything else written there meanwhile is passed on."""
+    global _capture
+    with _STDERR_LOCK:
+        if _capture is None:
+            _capture = tempfile.TemporaryFile()
+        _capture.seek(0)
+        _capture.truncate()
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(_capture.fileno(), 2)
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        _capture.seek(0)
+        said = _capture.read().decode("utf-8", "replace")
+    damage = _LIBJPEG_DAMAGE.search(said)
+    rest = _LIBJPEG_DAMAGE.sub("", said).strip()
+    if rest:
+        sys.stderr.write(rest + "\n")
+    if damage:
+        raise ImageError(name, f"damaged JPEG data ({damage.group(0).strip()})")
+    return img
 
 
 def _truncation(data: bytes) -> str:

@@ -24,6 +24,7 @@ from .layouts import Entry, Layout, detect_layout
 from .manifest import write_manifest
 from .split import assign_splits, check_fractions, inherit_from_duplicates, join_folder_groups
 
+OUTPUTS = ("manifest.csv", "skipped.csv", "import-report.md")  # what an import writes into its folder
 _NAMED_SOURCE = re.compile(r"^(?P<name>[\w.\-]+)=(?P<path>.+)$")
 
 

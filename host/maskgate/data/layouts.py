@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from maskgate import contract
-from maskgate.errors import DataError
+from maskgate.errors import DataError, printable
 
 from .images import IMAGE_EXTENSIONS, is_image_name
 
@@ -207,8 +207,8 @@ def _class_folders(folder: Path, labels: dict) -> tuple[list[tuple[Path, str]], 
 def _note_unmapped(layout: Layout, folders: list[Path]) -> None:
     for d in folders:
         layout.notes.append(
-            f"ignored folder {d.relative_to(layout.root)}/ (not a known class; "
-            f"map it with --label-map {d.name}=LABEL)"
+            f"ignored folder {printable(d.relative_to(layout.root))}/ (not a known class; "
+            f"map it with --label-map {printable(d.name)}=LABEL)"
         )
 
 
@@ -221,21 +221,32 @@ def _collect(layout: Layout, folder: Path, label: str, split: str | None) -> Non
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
-            if is_image_name(path):
+            if not _is_utf8(str(path)):
+                layout.ignored.append((path, "file name is not valid UTF-8 (rename it; the manifest is UTF-8)"))
+            elif is_image_name(path):
                 layout.entries.append(Entry(path, label, split, inside[0] if inside else ""))
             else:
                 layout.ignored.append((path, f"not a picture file name ({path.suffix or 'no extension'})"))
 
 
+def _is_utf8(text: str) -> bool:
+    """False for a name os.fsdecode made from bytes that are not UTF-8 (they become surrogates)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _unrecognised(root: Path, labels: dict) -> str:
     subdirs, files = _listing(root)
-    seen = ", ".join(d.name + "/" for d in subdirs[:8]) or "no folders"
+    seen = ", ".join(printable(d.name) + "/" for d in subdirs[:8]) or "no folders"
     if len(subdirs) > 8:
         seen += f", ... ({len(subdirs)} folders)"
     accepted = "\n".join(f"  {name}: {what}" for name, what in LAYOUTS.items())
     known = ", ".join(sorted(labels))
     return (
-        f"{root}: no known dataset layout (saw {seen}; {len(files)} files).\n"
+        f"{printable(root)}: no known dataset layout (saw {seen}; {len(files)} files).\n"
         f"Accepted layouts:\n{accepted}\n"
         f"Known class folder names: {known}. Map others with --label-map FOLDER=LABEL."
     )

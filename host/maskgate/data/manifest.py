@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from maskgate import atomic
-from maskgate.errors import DataError
+from maskgate.errors import DataError, printable
 
 COLUMNS = ("path", "source", "label", "width", "height", "sha256", "phash", "group", "split", "face")
 SPLITS = ("train", "val", "test")
@@ -28,13 +28,24 @@ def read_manifest(path) -> list[dict]:
                 raise DataError(f"{path}: not a dataset manifest (missing columns: {', '.join(missing)})")
             rows = []
             for row in reader:
-                row["width"], row["height"] = int(row["width"]), int(row["height"])
-                row["face"] = parse_face(row["face"])
+                where = f"{printable(path)}, line {reader.line_num}"
+                if None in row or None in row.values():
+                    fields = (len(reader.fieldnames) - sum(v is None for k, v in row.items() if k is not None)
+                              + len(row.get(None) or ()))
+                    raise DataError(f"{where}: {fields} fields where the header has {len(reader.fieldnames)} "
+                                    "(a damaged manifest)")
+                try:
+                    row["width"], row["height"] = int(row["width"]), int(row["height"])
+                    row["face"] = parse_face(row["face"])
+                except ValueError as e:
+                    raise DataError(f"{where}: damaged manifest row ({e})") from e
+                if not row["path"]:
+                    raise DataError(f"{where}: damaged manifest row (no path)")
                 rows.append(row)
     except OSError as e:
-        raise DataError(f"{path}: cannot read the manifest ({e.strerror or e})") from e
-    except ValueError as e:
-        raise DataError(f"{path}: damaged manifest ({e})") from e
+        raise DataError(f"{printable(path)}: cannot read the manifest ({e.strerror or e})") from e
+    except (ValueError, csv.Error) as e:  # not UTF-8, a NUL byte, a field over csv's limit
+        raise DataError(f"{printable(path)}: damaged manifest ({e})") from e
     return rows
 
 
@@ -49,8 +60,13 @@ def write_csv(path, columns, rows) -> Path:
 
 def read_csv(path) -> list[dict]:
     """Rows of a CSV this package wrote (side files such as faces.csv and synth.csv), as strings."""
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        raise DataError(f"{printable(path)}: cannot read ({e.strerror or e})") from e
+    except (ValueError, csv.Error) as e:
+        raise DataError(f"{printable(path)}: damaged CSV ({e})") from e
 
 
 def format_face(face) -> str:
@@ -71,3 +87,36 @@ def parse_face(text: str):
     if len(box) != 4:
         raise ValueError(f"face box {text!r} is not x,y,w,h")
     return box
+
+
+def check_for_training(path, labels) -> list[dict]:
+    """The manifest's rows, refused (DataError naming the manifest and the rows) where training
+    would otherwise drop rows without a word: a label that is no contract label, a picture
+    that is not there, a train or val split holding fewer than all of `labels`."""
+    from maskgate import contract
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{printable(path)}: cannot read the manifest (no such file; make one with `maskgate data import`)")
+    rows = read_manifest(path)
+    unknown = sorted({r["label"] for r in rows} - set(contract.LABELS_THREE))
+    if unknown:
+        count = sum(r["label"] in unknown for r in rows)
+        raise DataError(f"{printable(path)}: {count} rows with labels that are no class of the contract "
+                        f"({', '.join(map(repr, unknown[:5]))}; known: {', '.join(contract.LABELS_THREE)})")
+    odd = sorted({r["split"] for r in rows} - set(SPLITS))
+    if odd:
+        raise DataError(f"{printable(path)}: rows with split {', '.join(map(repr, odd[:5]))}; "
+                        f"a split is one of {', '.join(SPLITS)}")
+    used = [r for r in rows if r["label"] in labels and r["split"] in ("train", "val")]
+    missing = [r["path"] for r in used if not Path(r["path"]).is_file()]
+    if missing:
+        raise DataError(f"{printable(path)}: {len(missing)} pictures it lists are missing, e.g. "
+                        f"{printable(missing[0])} (import again)")
+    for split in ("train", "val"):
+        present = {r["label"] for r in used if r["split"] == split}
+        absent = [label for label in labels if label not in present]
+        if absent:
+            raise DataError(f"{printable(path)}: the {split} split has no {', '.join(absent)} pictures; a model of "
+                            f"{', '.join(labels)} cannot be trained on it (one class is not a classifier)")
+    return rows

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 from maskgate import atomic
+from maskgate.errors import printable
 from maskgate.markdown import table
 
 from .manifest import SPLITS, write_csv
@@ -13,7 +14,7 @@ LIST_LIMIT = 30  # longer lists are cut in the report; skipped.csv has them all
 
 
 def write_skipped(path, skipped) -> None:
-    write_csv(path, ("path", "reason"), ({"path": p, "reason": why} for p, why in skipped))
+    write_csv(path, ("path", "reason"), ({"path": printable(p), "reason": why} for p, why in skipped))
 
 
 def counts(rows) -> dict[tuple[str, str], Counter]:
@@ -25,7 +26,8 @@ def counts(rows) -> dict[tuple[str, str], Counter]:
 
 
 def write_import_report(path, result) -> None:
-    atomic.write_text(path, "\n".join(_lines(result)) + "\n")
+    # printable: a name that is not UTF-8 (skipped, but listed) is shown as \xNN
+    atomic.write_text(path, printable("\n".join(_lines(result)) + "\n"))
 
 
 def _lines(r):
@@ -42,7 +44,7 @@ def _lines(r):
     yield "## Sources"
     yield ""
     yield table(["source", "layout", "folder", "pictures found", "other files"],
-                [[name, layout.name, f"`{layout.root}`", len(layout.entries), len(layout.ignored)]
+                [[name, layout.name, f"`{printable(layout.root)}`", len(layout.entries), len(layout.ignored)]
                  for name, layout in r.sources], "lllrr")
     for name, layout in r.sources:
         for note in layout.notes:
