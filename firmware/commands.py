@@ -252,6 +252,7 @@ def hello(ctx, payload):
         "omv": ctx.get("omv"),
         "board": ctx.get("board"),
         "id": ctx.get("board_id"),
+        "card": ctx.get("card_id"),
         "boot": ctx.get("boot"),
         "api": ctx.get("api"),
         "features": ctx.get("features"),

@@ -6,7 +6,10 @@
 # the manifest and have no defaults: without them the firmware refuses to run the door.
 #
 # load() checks every key and reports every problem at once, with the key's name, so a
-# hand-edited card says exactly what to fix.
+# hand-edited card says exactly what to fix. A key this firmware does not know is one of them:
+# a misspelt "active_high" would otherwise leave the default polarity in force, which opens the
+# door on a relay wired the other way, so a config.json that is not fully understood runs
+# nothing and drives no relay pin (relay_settings).
 
 import json
 
@@ -201,7 +204,8 @@ def _check(cfg, problems):
 
 
 def unknown_keys(cfg):
-    """Keys this firmware does not know (typos, or a newer host): reported, not fatal."""
+    """Keys this firmware does not know (typos, or a newer host), as group.key: each makes the
+    config invalid (validate) and the relay setting unknown (relay_settings)."""
     out = []
     for key in cfg:
         if key not in DEFAULTS and key not in REQUIRED:
@@ -219,6 +223,8 @@ def validate(given):
         raise ConfigError("config.json must hold a JSON object")
     cfg = _merge(DEFAULTS, given)
     problems = []
+    for key in unknown_keys(given):
+        problems.append("%s is not a key this firmware knows (a typo?)" % _ascii(key))
     _check(cfg, problems)
     if problems:
         raise ConfigError("config.json: " + "; ".join(problems))
@@ -247,7 +253,8 @@ def relay_settings(path):
     anything else, even when the rest of config.json is unusable.
 
     Missing door settings mean the defaults (a config.json without "door" is valid). A
-    setting that is there but invalid, or a config.json that cannot be read, makes the
+    setting that is there but invalid, a key the firmware does not know anywhere in the file
+    (it may be a misspelt relay setting), or a config.json that cannot be read, makes the
     value unknown (None): the firmware cannot know which level keeps the door closed, so
     it must drive nothing (main.py leaves the pin an input; the relay module's pull
     resistor holds the closed level) instead of guessing one that might open the door."""
@@ -256,7 +263,7 @@ def relay_settings(path):
     except Exception:
         return None, None
     door = given.get("door", {}) if isinstance(given, dict) else None
-    if not isinstance(door, dict):
+    if not isinstance(door, dict) or unknown_keys(given):
         return None, None
     pin = door.get("relay_pin", DEFAULTS["door"]["relay_pin"])
     active_high = door.get("active_high", DEFAULTS["door"]["active_high"])

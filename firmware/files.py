@@ -25,6 +25,7 @@ import frame
 from commands import Refused
 from infer import file_sha256, hashlib  # one sha256 for the card (infer checks the model with it)
 
+CARD_ID_FILE = "card_id.txt"  # which card this is (HELLO "card"): pulls of two cards never mix
 MAX_PATH = 120
 LIST_MAX = 64
 DIR_FLAG = 0x4000
@@ -35,6 +36,25 @@ def sha256_hex(data):
     if hashlib is None:
         return None
     return binascii.hexlify(hashlib.sha256(data).digest()).decode()
+
+
+def card_id(path=CARD_ID_FILE):
+    """The card's id: random hex written on the card at its first boot, then read back. None
+    where the card cannot be written (the PC then tells cards apart by board id only)."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            return text
+    except OSError:
+        pass
+    try:
+        text = binascii.hexlify(os.urandom(8)).decode()
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        return text
+    except Exception:
+        return None
 
 
 def card_path(p):

@@ -34,6 +34,26 @@ def file_sha256(path):
     return "".join("%02x" % b for b in h.digest())
 
 
+# The input contract (host/maskgate/contract.py): RGB, int8 fed pixel - 128.
+INPUT_CHANNELS = 3
+INPUT_SCALE = 1.0
+INPUT_ZERO_POINT = -128
+
+
+def _first(x):
+    # the ml API gives one entry per tensor (a tuple on the camera, py_ml.c py_ml_dtype_char_tuple)
+    if isinstance(x, (list, tuple)):
+        return x[0] if x else None
+    return x
+
+
+def _count(shape):
+    n = 1
+    for v in shape:
+        n *= v
+    return n
+
+
 def _flat(x):
     # ulab/numpy arrays have flatten(); the tf API gives plain lists.
     if hasattr(x, "flatten"):
@@ -94,6 +114,32 @@ class Model:
         shape = shape[0] if isinstance(shape[0], (list, tuple)) else shape
         return tuple(shape[-3:])
 
+    def contract_problems(self, size, values):
+        """What breaks the contract, as far as the API tells: the input's size and channels
+        (every release), its type and quantization and the output's size (the ml API's
+        attributes, py_ml.c py_ml_model_attr; the tf API of 4.5.5 tells only the size). A
+        model fed the wrong pixels can open the door for anything, so the firmware refuses it."""
+        problems = []
+        shape = self.input_shape()
+        if shape:
+            if shape[0] != size or shape[1] != size:
+                problems.append("model input is %dx%d, config.json says %d" % (shape[0], shape[1], size))
+            if len(shape) > 2 and shape[2] != INPUT_CHANNELS:
+                problems.append("model input has %d channel(s), the camera feeds %d" % (shape[2], INPUT_CHANNELS))
+        dtype = _first(getattr(self.net, "input_dtype", None))
+        if dtype is not None and dtype != "b":
+            problems.append("model input type is %s, not int8" % dtype)
+        scale = _first(getattr(self.net, "input_scale", None))
+        zero_point = _first(getattr(self.net, "input_zero_point", None))
+        if dtype == "b" and zero_point is not None and (
+                zero_point != INPUT_ZERO_POINT or scale is None or abs(scale - INPUT_SCALE) > 1e-6):
+            problems.append("model input quantization is scale %s, zero point %s; the camera feeds "
+                            "pixel - 128 (scale 1, zero point -128)" % (scale, zero_point))
+        out = _first(getattr(self.net, "output_shape", None))
+        if out is not None and values is not None and _count(out) != values:
+            problems.append("model output has %d value(s), config.json needs %d" % (_count(out), values))
+        return problems
+
     def scores(self, img):
         """The model's dequantized outputs for one image, as a flat list of floats."""
         if self.api == "ml":
@@ -108,6 +154,10 @@ class Classifier(Model):
         self.positive = labels.index(positive_label)
         self.threshold = threshold
         Model.__init__(self, path)
+
+    def values(self):
+        """How many output values config.json's output kind needs."""
+        return 1 if self.output == "sigmoid" else len(self.labels)
 
     def decide(self, scores):
         """(P(positive label), label) from the model outputs."""

@@ -110,6 +110,7 @@ try:
     ctx["boot"] = binascii.hexlify(os.urandom(4)).decode()  # tells the PC the board restarted
 except Exception:
     ctx["boot"] = "%08x" % time.ticks_us()
+ctx["card_id"] = files.card_id()
 try:
     import omv
     ctx["omv"] = omv.version_string()
@@ -129,8 +130,6 @@ cfg = model = log = stage = gate = None
 try:
     cfg = config.load(CONFIG_FILE)
     ctx["config"] = cfg
-    for key in config.unknown_keys(cfg):
-        print("maskgate: config.json: ignoring unknown key", key)
 except Exception as e:
     fail(str(e))
 if relay is None:
@@ -198,10 +197,9 @@ if cfg and not ctx["error"]:
         ctx["api"] = feats["api"] = model.api
         feats["ram"] = model.ram_kind
         ctx["model_heap"] = model.heap_bytes()
-        shape = model.input_shape()
-        size = cfg["input_size"]
-        if shape and (shape[0] != size or shape[1] != size):
-            raise RuntimeError("model input is %dx%d, config.json says %d" % (shape[0], shape[1], size))
+        problems = model.contract_problems(cfg["input_size"], model.values())
+        if problems:
+            raise RuntimeError("; ".join(problems))
     except Exception as e:
         model = None
         fail("cannot load the model: %s: %s" % (type(e).__name__, e))

@@ -92,10 +92,17 @@ def test_relay_settings_are_read_on_their_own_and_never_guessed(tmp_path):
         assert config.relay_settings(str(path)) == expected, text
 
 
-def test_unknown_keys_are_reported_not_fatal():
+def test_unknown_keys_make_the_config_invalid_and_the_relay_undriven(tmp_path):
+    # a misspelt key may be a relay setting the firmware would otherwise replace by its default
     cfg = dict(board_config.make_config(MANIFEST), colour="blue")
-    cfg["door"] = dict(cfg["door"], hold=3)
-    assert sorted(config.unknown_keys(config.validate(cfg))) == ["colour", "door.hold"]
+    cfg["door"] = dict(cfg["door"], activ_high=False)
+    assert sorted(config.unknown_keys(cfg)) == ["colour", "door.activ_high"]
+    with pytest.raises(config.ConfigError) as e:
+        config.validate(cfg)
+    assert "colour is not a key" in str(e.value) and "door.activ_high is not a key" in str(e.value)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    assert config.relay_settings(str(path)) == (None, None)
 
 
 def test_manifest_for_a_bare_model_file(tmp_path, board_model):

@@ -7,6 +7,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from maskgate.cli import main
+from maskgate_cli import maskgate
 from maskgate.board.virtualboard import simulate as simulate_mod
 
 KEYS = {"frame", "face", "prob", "label", "door"}
@@ -41,14 +42,20 @@ def test_simulate_json_one_object_per_frame(board_model, scored_faces, tmp_path)
 
 def test_simulate_summary_and_error_frames(board_model, tmp_path):
     folder = frames_folder(tmp_path, [], empties=4)
-    card = tmp_path / "card"
-    result = CliRunner().invoke(main, ["simulate", "--frames", str(folder), "--model", str(board_model["path"]),
-                                       "--quiet", "--card", str(card), "--json", "--set", "model_sha256=" + "0" * 64])
-    assert result.exit_code == 0, result.output
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert records == [{"frame": i, "face": None, "prob": None, "label": "error", "door": "closed"} for i in range(4)]
     result = CliRunner().invoke(main, ["simulate", "--frames", str(folder), "--model", str(board_model["path"]), "--quiet"])
     assert result.exit_code == 0 and "4 frames (no_face 4); door opened 0 time(s)" in result.output
+    # a card whose config.json no longer matches its model: the firmware refuses it, every
+    # frame is an error record, and the run exits 5 (nothing valid ran), the reason on stderr
+    card = tmp_path / "card"
+    assert CliRunner().invoke(main, ["simulate", "--frames", str(folder), "--model", str(board_model["path"]),
+                                     "--quiet", "--card", str(card)]).exit_code == 0
+    cfg = json.loads((card / "config.json").read_text())
+    (card / "config.json").write_text(json.dumps({**cfg, "model_sha256": "0" * 64}))
+    result = maskgate("simulate", "--frames", folder, "--quiet", "--card", card, "--json")
+    assert result.exit_code == 5, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records == [{"frame": i, "face": None, "prob": None, "label": "error", "door": "closed"} for i in range(4)]
+    assert "never ran the door" in result.stderr and "does not match config.json" in result.stderr
 
 
 def test_simulate_without_a_model_says_what_to_do(tmp_path, monkeypatch):

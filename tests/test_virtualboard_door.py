@@ -255,6 +255,7 @@ def test_log_stays_bounded_on_a_small_card(board_model, scored_faces, tmp_path):
     faces = [p for p, _ in scored_faces["mask"] + scored_faces["no_mask"]][:60]
     board = VirtualBoard(faces, tmp_path / "card", fps=FPS)
     board.install(board_model["path"], board_model["manifest"], **{"log.crops": "all", "log.min_free_kb": 150})
+    board.card.write_bytes("card_id.txt", b"0123456789abcdef\n")  # as the first boot writes it, counted below
     board.card.capacity = board.card.used_bytes() + 300 * 1024
     assert board.run().crash is None
     rows = board.decisions()

@@ -143,6 +143,8 @@ def capture(port: str, label: str, count: int, out=None, *, interval_ms: int = 0
         raise DataError("--count must be at least 1")
     if not to_sd and out is None:
         raise DataError("give --out DIR (the dataset folder), or --to-sd to keep the pictures on the card")
+    if not to_sd:
+        _check_out(Path(out), label)  # before the board is asked for anything
     own = link is None
     link = link or Link(port)
     result = CaptureResult()
@@ -201,15 +203,35 @@ def capture(port: str, label: str, count: int, out=None, *, interval_ms: int = 0
             link.close()
 
 
+def _check_out(root: Path, label: str) -> None:
+    """The dataset folder can take the pictures, and what it holds already (labels.txt,
+    provenance.json) can be read, so it is added to rather than replaced. DataError otherwise."""
+    folder = root / f"{label}.class"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".maskgate-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise DataError(f"--out {root}: cannot write {folder} ({e.strerror or e})") from None
+    for name in (LABELS, PROVENANCE):
+        path = root / name
+        if not path.exists():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+            if name == PROVENANCE and not isinstance(json.loads(text), dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+            raise DataError(f"{path}: cannot be read ({e}); capture adds to it and will not replace it") from None
+
+
 def _record(card: RemoteCard | None, root: Path | None, label: str, hello: dict, session: dict) -> None:
     """labels.txt and provenance.json at the dataset root (on the card with --to-sd)."""
     if root is not None:
         labels = (root / LABELS).read_text() if (root / LABELS).is_file() else ""
         atomic.write_text(root / LABELS, _labels_text(labels, label))
-        try:
-            old = json.loads((root / PROVENANCE).read_text()) if (root / PROVENANCE).is_file() else {}
-        except ValueError:
-            old = {}
+        old = json.loads((root / PROVENANCE).read_text()) if (root / PROVENANCE).is_file() else {}  # _check_out read it
         atomic.write_json(root / PROVENANCE, _provenance(old, hello, session))
         return
     try:

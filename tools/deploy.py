@@ -18,9 +18,17 @@ checked against the free heap HELLO measures (plus what the running model holds,
 frees). Without a HELLO (a drive, a bare REPL) the plan is made for `--firmware`, else for every
 release the firmware supports. Then every file that differs (by
 sha256) is written under NAME.part, read back by sha256 on the card, and only when all are
-right renamed into place, config.json last; the model, config and labels being replaced
-move to rollback/ first (`maskgate deploy --rollback` swaps them back). Finally the board is
-reset and must come back running the new model (HELLO: model sha256, no error).
+right renamed into place, config.json last. Every file being replaced (firmware .py files,
+model, labels, config) moves to rollback/ first, and rollback/rollback.json lists what was
+replaced and what was added: `maskgate deploy --rollback` puts back exactly that (and takes
+the added files away into rollback/, so a second rollback re-applies the deploy). Stale
+NAME.part files an interrupted deploy left are removed by the next deploy (or rollback), and
+a deploy that fails after writing them removes them where the card still answers. Finally
+the board is reset and must come back running the new model (HELLO: model sha256, no error).
+
+The model is checked first (maskgate.board.model_check: loads in tflite-micro, the input and
+output contract, sha256 against its manifest), so nothing reaches the card, not even in a dry
+run, for a model the firmware would refuse or run wrongly.
 """
 from __future__ import annotations
 
@@ -35,12 +43,13 @@ from maskgate import budget, bundle, memory
 from maskgate.digest import sha256_bytes as sha256
 from maskgate.errors import BoardError, BudgetError
 
-from . import board_config, mpremote_card
+from . import board_config, model_check, mpremote_card
 from .link import Link, check_protocol, frame
 from .remote_card import RemoteCard
 
 PART = ".part"
 ROLLBACK = "rollback"
+ROLLBACK_INDEX = f"{ROLLBACK}/rollback.json"  # {"replaced": [...], "added": [...]} of the last deploy
 LABELS_FILE = bundle.LABELS_FILE  # the bundle's labels.txt goes on the card beside the model
 CONFIG = board_config.CONFIG_FILE
 HEAP_RESERVE = memory.DOOR_LOOP_HEAP  # what the door loop allocates beside the model (Haar copy, crop)
@@ -61,9 +70,11 @@ def firmware_version(files: dict[str, bytes | None]) -> str | None:
 
 
 def card_contents(model_path, manifest: dict | None = None, **overrides) -> tuple[dict[str, bytes], dict]:
-    """name -> bytes of everything deploy puts on the card, and the model's manifest."""
-    manifest = manifest if manifest is not None else bundle.describe(model_path)
+    """name -> bytes of everything deploy puts on the card, and the model's manifest; the
+    model checked first (model_check), and the config made for it."""
+    manifest, data = model_check.check(model_path, manifest)
     files = board_config.card_files(model_path, manifest, **overrides)
+    model_check.check_config_sha(json.loads(files[CONFIG]), data, model_path)
     files[LABELS_FILE] = bundle.labels_text(manifest["contract"]["labels"])
     return files, manifest
 
@@ -158,6 +169,11 @@ class ProtocolTarget:
         for src, dst in pairs:
             self.card.rename(src, dst)
 
+    def remove(self, names) -> None:
+        for name in names:
+            if self.card.stat(name):
+                self.card.delete(name)
+
     def restart(self) -> dict | None:
         self.link.call(frame.RESET)
         time.sleep(0.3)
@@ -183,6 +199,10 @@ class MpremoteTarget(mpremote_card.MpremoteCard):
         super().put(files)
         if progress:
             progress(sum(len(d) for d in files.values()))
+
+    def remove(self, names) -> None:
+        if names:
+            mpremote_card.run(self.port, "exec", f"NAMES = {list(names)!r}\n" + mpremote_card.REMOVE_SCRIPT)
 
     def restart(self) -> dict | None:
         self.reset()
@@ -230,6 +250,10 @@ class DriveTarget:
         for src, dst in pairs:
             self._path(dst).parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._path(src), self._path(dst))
+
+    def remove(self, names) -> None:
+        for name in names:
+            self._path(name).unlink(missing_ok=True)
 
     def restart(self) -> dict | None:
         os.sync()
@@ -292,6 +316,8 @@ class Plan:
     files: dict[str, bytes]
     status: dict[str, str]  # name -> "new" | "changed" | "unchanged"
     keep: list[tuple[str, str]] = field(default_factory=list)  # current -> rollback/
+    added: list[str] = field(default_factory=list)  # new on the card: a rollback takes them away
+    stale: list[str] = field(default_factory=list)  # NAME.part left by an interrupted deploy
     firmware: tuple = (None, None)  # (on the board, deploying)
     heap: dict = field(default_factory=dict)
 
@@ -316,11 +342,14 @@ class Plan:
             out.append(f"  {self.status[name]:9} {name} ({len(self.files[name])} bytes)")
         for src, dst in self.keep:
             out.append(f"  keep      {src} -> {dst}")
+        for name in self.stale:
+            out.append(f"  remove    {name} (left by an interrupted deploy)")
         return out
 
 
 def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict, force: bool = False) -> Plan:
-    current = target.hashes(list(files) + [f"{ROLLBACK}/{CONFIG}"])
+    parts = [f"{n}{PART}" for n in list(files) + [ROLLBACK_INDEX]]
+    current = target.hashes(list(files) + [f"{ROLLBACK}/{CONFIG}"] + parts)
     status = {}
     for name, data in files.items():
         have = current.get(name)
@@ -329,7 +358,7 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict,
     if on_board is None and target.via != "protocol":
         on_board = firmware_version({n: target.read(n) for n in (VERSION_FILE, "main.py") if current.get(n)})
     plan = Plan(target.via, files, status, firmware=(on_board, firmware_version(files)),
-                heap=memory)
+                heap=memory, stale=[n for n in parts if current.get(n)])
     if memory["problems"] and not force:
         raise BudgetError("the board cannot hold this model: " + "; ".join(memory["problems"]) +
                           "; quantize a smaller model, or --force to try anyway")
@@ -341,35 +370,65 @@ def make_plan(target, files: dict[str, bytes], hello: dict | None, memory: dict,
             old_cfg = json.loads(old_cfg_raw)
         except ValueError:
             old_cfg = {}
-        keep = [CONFIG, LABELS_FILE, old_cfg.get("model"), detector_file(old_cfg)]
-        have = target.hashes([n for n in keep if n])
-        plan.keep = [(n, f"{ROLLBACK}/{n}") for n in keep if n and have.get(n)]
+        model = old_cfg.get("model") if isinstance(old_cfg, dict) else None
+        # every file this deploy replaces, and the set the old model ran with (config,
+        # labels, model) even where one of them is unchanged
+        keep = [n for n in files if status[n] == "changed"] + [CONFIG, LABELS_FILE, model, detector_file(old_cfg)]
+        keep = [n for n in dict.fromkeys(keep) if isinstance(n, str) and n]
+        have = target.hashes(keep)
+        plan.keep = [(n, f"{ROLLBACK}/{n}") for n in keep if have.get(n)]
         for name, _ in plan.keep:
             if status.get(name) == "unchanged":
                 status[name] = "rewritten"  # moved to rollback/, so written again from here
+        plan.added = [n for n in write_order(files) if status[n] == "new"]
     return plan
+
+
+def rollback_index(plan: Plan) -> bytes:
+    return (json.dumps({"replaced": [n for n, _ in plan.keep], "added": plan.added}, indent=2) + "\n").encode()
 
 
 def apply(target, plan: Plan, progress=None, log=print) -> dict | None:
     """Write, verify, rename, restart. Returns the board's HELLO after the restart."""
     names = plan.changed
+    if plan.stale:
+        target.remove(plan.stale)
     if not names:
         log("the card already holds these files")
         return None
     parts = {f"{n}{PART}": plan.files[n] for n in names}
-    for attempt in range(3):
-        target.put(parts, progress)
-        got = target.hashes(list(parts))
-        bad = [n for n, data in parts.items() if got.get(n) != sha256(data)]
-        if not bad:
-            break
-        log(f"sha256 read-back differs for {', '.join(bad)}: writing again")
-        parts = {n: parts[n] for n in bad}
-    else:
-        raise BoardError(f"the card's copies of {', '.join(bad)} never matched (sha256 read-back); nothing was replaced")
+    if plan.keep:
+        parts[f"{ROLLBACK_INDEX}{PART}"] = rollback_index(plan)
+    written = list(parts)
+    try:
+        for attempt in range(3):
+            target.put(parts, progress)
+            got = target.hashes(list(parts))
+            bad = [n for n, data in parts.items() if got.get(n) != sha256(data)]
+            if not bad:
+                break
+            log(f"sha256 read-back differs for {', '.join(bad)}: writing again")
+            parts = {n: parts[n] for n in bad}
+        else:
+            raise BoardError(f"the card's copies of {', '.join(bad)} never matched (sha256 read-back); "
+                             f"nothing was replaced")
+    except BaseException:
+        _remove_quietly(target, written, log)
+        raise
     moves = list(plan.keep) + [(f"{n}{PART}", n) for n in names]
+    if plan.keep:
+        moves.insert(len(plan.keep), (f"{ROLLBACK_INDEX}{PART}", ROLLBACK_INDEX))
     target.moves(moves)
     return target.restart()
+
+
+def _remove_quietly(target, names, log) -> None:
+    """The NAME.part files of a deploy that failed before any was renamed: nothing on the
+    card uses them. Where the card no longer answers they stay, and the next deploy removes them."""
+    try:
+        target.remove(names)
+    except Exception as e:  # noqa: BLE001 - the first error is the one to report
+        log(f"could not remove {len(names)} .part file(s) ({e}); the next deploy removes them")
 
 
 def check_running(hello: dict | None, files: dict[str, bytes]) -> list[str]:
@@ -421,38 +480,67 @@ def deploy(model_path, *, port=None, to_drive=None, via="auto", manifest=None, o
         target.close()
 
 
+def _json_on_card(raw: bytes | None, name: str):
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BoardError(f"{name} on the card is not valid JSON: cannot tell what to roll back") from None
+
+
+def rollback_moves(index: dict, here: dict) -> tuple[list[tuple[str, str]], dict]:
+    """The renames that undo the last deploy, and the index that undoes this rollback.
+    here: name -> sha256 (None: absent) on the card for every name the index lists."""
+    replaced, added = list(index.get("replaced", [])), list(index.get("added", []))
+    # config.json comes back last: a card caught half way has a config that does not match
+    # its model, and the firmware keeps the door closed
+    replaced.sort(key=lambda n: n == CONFIG)
+    moves = [(n, f"{n}.swap") for n in replaced if here.get(n)]
+    moves += [(n, f"{ROLLBACK}/{n}") for n in added if here.get(n)]
+    moves += [(f"{ROLLBACK}/{n}", n) for n in replaced]
+    moves += [(f"{n}.swap", f"{ROLLBACK}/{n}") for n in replaced if here.get(n)]
+    undo = {"replaced": [n for n in replaced if here.get(n)] + [n for n in added if here.get(n)],
+            "added": [n for n in replaced if not here.get(n)]}
+    return moves, undo
+
+
 def rollback(*, port=None, to_drive=None, via="auto", log=print) -> dict:
-    """Swap the model, config and labels with those kept in rollback/ and restart."""
+    """Put back every file the last deploy replaced (rollback/rollback.json lists them; the
+    files it added go into rollback/), and restart. A card from before rollback.json: the
+    model, config and labels kept in rollback/."""
     target, hello, _ = open_target(port, to_drive, via, log)
     try:
-        old_raw = target.read(f"{ROLLBACK}/{CONFIG}")
-        if old_raw is None:
-            raise BoardError("nothing to roll back to: the card has no rollback/config.json (deploy keeps the "
-                             "previous model there when it replaces one)")
-        old_cfg = json.loads(old_raw)
-        cur_raw = target.read(CONFIG)
-        cur_cfg = json.loads(cur_raw) if cur_raw else {}
-        names = sorted({CONFIG, LABELS_FILE, old_cfg.get("model"), detector_file(old_cfg), cur_cfg.get("model"),
-                        detector_file(cur_cfg)} - {None})
+        index = _json_on_card(target.read(ROLLBACK_INDEX), ROLLBACK_INDEX)
+        if not isinstance(index, dict):
+            old_cfg = _json_on_card(target.read(f"{ROLLBACK}/{CONFIG}"), f"{ROLLBACK}/{CONFIG}")
+            if not isinstance(old_cfg, dict):
+                raise BoardError("nothing to roll back to: the card has no rollback/rollback.json or "
+                                 "rollback/config.json (deploy keeps there what it replaces)")
+            cur_cfg = _json_on_card(target.read(CONFIG), CONFIG)
+            cur_model = cur_cfg.get("model") if isinstance(cur_cfg, dict) else None
+            names = sorted({CONFIG, LABELS_FILE, old_cfg.get("model"), detector_file(old_cfg), cur_model,
+                            detector_file(cur_cfg)} - {None})
+            kept = target.hashes([f"{ROLLBACK}/{n}" for n in names])
+            index = {"replaced": [n for n in names if kept.get(f"{ROLLBACK}/{n}")], "added": []}
+        names = list(index.get("replaced", [])) + list(index.get("added", []))
         here = target.hashes(names)
-        kept = target.hashes([f"{ROLLBACK}/{n}" for n in names])
-        moves = []
-        for n in names:
-            if here.get(n):
-                moves.append((n, f"{n}.swap"))
-        for n in names:
-            if kept.get(f"{ROLLBACK}/{n}"):
-                moves.append((f"{ROLLBACK}/{n}", n))
-        for n in names:
-            if here.get(n):
-                moves.append((f"{n}.swap", f"{ROLLBACK}/{n}"))
+        kept = target.hashes([f"{ROLLBACK}/{n}" for n in index.get("replaced", [])])
+        missing = [n for n in index.get("replaced", []) if not kept.get(f"{ROLLBACK}/{n}")]
+        if missing:
+            raise BoardError(f"rollback/ lacks {', '.join(missing)}: cannot roll back; nothing was changed")
+        moves, undo = rollback_moves(index, here)
+        target.put({f"{ROLLBACK_INDEX}{PART}": (json.dumps(undo, indent=2) + "\n").encode()})
+        moves.append((f"{ROLLBACK_INDEX}{PART}", ROLLBACK_INDEX))
         for src, dst in moves:
             log(f"  {src} -> {dst}")
         target.moves(moves)
+        now_cfg = _json_on_card(target.read(CONFIG), CONFIG) or {}
+        want = now_cfg.get("model_sha256") if isinstance(now_cfg, dict) else None
         after = target.restart()
-        if after is not None and (after.get("error") or after.get("model_sha256") != old_cfg.get("model_sha256")):
+        if after is not None and (after.get("error") or (want and after.get("model_sha256") != want)):
             raise BoardError(f"rolled back, but the board reports model {after.get('model_sha256')} "
                              f"and error {after.get('error')!r}")
-        return {"hello": after, "model_sha256": old_cfg.get("model_sha256")}
+        return {"hello": after, "model_sha256": want, "moves": moves}
     finally:
         target.close()

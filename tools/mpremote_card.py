@@ -64,6 +64,16 @@ for a, b in MOVES:
 print('moved', len(MOVES))
 """
 
+# Run on the board: remove the files NAMES where they exist.
+REMOVE_SCRIPT = """
+import os
+for n in NAMES:
+    try:
+        os.remove(n)
+    except OSError:
+        pass
+"""
+
 
 def run(port: str, *args: str, timeout: float = 300) -> str:
     """`mpremote connect PORT ARGS...`; its stdout. BoardError when it fails."""

@@ -125,7 +125,7 @@ class VirtualBoard:
                  heap_bytes: int | None = None, card_bytes: int = 4 * 1024**3, arena_used: int | None = None,
                  relay: tuple | None = None, echo=None, keep_frames: bool = False, loop: bool = False,
                  max_frames: int | None = None, on_frame=None, repl: bool | None = None, port_link=None,
-                 reset_gap_s: float = 0.3):
+                 reset_gap_s: float = 0.3, unique_id: bytes = b"virtualboard"):
         if api not in (None, "ml", "tf"):
             raise ValueError("api must be 'ml' (firmware >= 4.5.6) or 'tf' (older)")
         self.release = find_release(firmware or (API_RELEASES[api] if api else None))
@@ -149,6 +149,7 @@ class VirtualBoard:
                      else MemoryPort(self.clock, self.firmware_version))
         self.repl = pty if repl is None else repl  # serve the REPL once main.py ends
         self.reset_gap_s = reset_gap_s
+        self.unique_id = bytes(unique_id)  # pyb.unique_id(): the board id HELLO reports
         self.boots = 0
         self.recorder = Recorder(self.clock)
         self.echo = echo
@@ -162,6 +163,7 @@ class VirtualBoard:
         self.on_frame = on_frame
         self.config: dict | None = None
         self.source = None
+        self.source_problems: list[str] = []  # pictures skipped, a video that would not open
         self._stop = threading.Event()
         self._thread = None
         self.result: RunResult | None = None
@@ -250,7 +252,7 @@ class VirtualBoard:
 
     def _standins(self) -> dict:
         os_mod = OsModule(self.card)
-        pyb = PybModule(self.recorder, self.port, self.time)
+        pyb = PybModule(self.recorder, self.port, self.time, self.unique_id)
         mods = {
             "sensor": SensorModule(self),
             "image": image_mod.ImageModule(self.card, self.release),
@@ -340,7 +342,7 @@ class VirtualBoard:
             if self.repl:
                 return self._repl_only()
             raise BoardError(f"no main.py on the card {self.card.root}: install() the firmware first")
-        self.source = open_source(self.frames_spec, loop=self.loop)
+        self.source = open_source(self.frames_spec, loop=self.loop, problems=self.source_problems)
         self.boot_frame = self.frame_index + 1  # the firmware counts its frames from 0 again
         self.boots += 1
         self.recorder.reset_pins()  # a reset releases every pin until main.py sets it up again

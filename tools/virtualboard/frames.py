@@ -5,6 +5,7 @@ RGB565 in the sensor, as the real sensor delivers it.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -38,7 +39,7 @@ def _video(capture: cv2.VideoCapture, name: str) -> Iterator[np.ndarray]:
         capture.release()
 
 
-def _pictures(items: Iterable) -> Iterator[np.ndarray]:
+def _pictures(items: Iterable, problems: list) -> Iterator[np.ndarray]:
     for item in items:
         if isinstance(item, np.ndarray):
             yield item if item.ndim == 3 else cv2.cvtColor(item, cv2.COLOR_GRAY2RGB)
@@ -46,7 +47,9 @@ def _pictures(items: Iterable) -> Iterator[np.ndarray]:
             try:
                 yield read_rgb(item)
             except ImageError as e:
-                print(f"virtual camera: skipping {e}")
+                problems.append(str(e))
+                # stderr: stdout is the frame records' (simulate --json)
+                print(f"virtual camera: skipping {e}", file=sys.stderr)
 
 
 def image_files(folder) -> list[Path]:
@@ -57,12 +60,18 @@ def image_files(folder) -> list[Path]:
     return found
 
 
-def open_source(spec, loop: bool = False) -> Iterator[np.ndarray]:
+def open_source(spec, loop: bool = False, problems: list | None = None) -> Iterator[np.ndarray]:
     """RGB pictures from `spec`: a folder, an image file, a video file, "webcam" /
     "webcam:N", or an iterable of paths / arrays. `loop` repeats a finite source forever
-    (folders, files and lists; not webcams)."""
-    if isinstance(spec, str) and spec.startswith("webcam"):
-        index = int(spec.partition(":")[2] or 0)
+    (folders, files and lists; not webcams). Pictures that cannot be read are skipped, each
+    noted in `problems`; a video or webcam that cannot be opened raises DataError at the
+    first frame."""
+    problems = [] if problems is None else problems
+    if isinstance(spec, str) and (spec == "webcam" or spec.startswith("webcam:")):
+        number = spec.partition(":")[2] or "0"
+        if not number.isdigit():
+            raise DataError(f"frames: {spec!r}: a webcam is webcam or webcam:N (N its number)")
+        index = int(number)
         return _video(cv2.VideoCapture(index), f"webcam {index}")
     if isinstance(spec, (str, Path)):
         path = Path(spec)
@@ -81,8 +90,8 @@ def open_source(spec, loop: bool = False) -> Iterator[np.ndarray]:
         if not items:
             raise DataError("frames: the list of pictures is empty")
     if loop:
-        return _repeat(lambda: _pictures(items))
-    return _pictures(items)
+        return _repeat(lambda: _pictures(items, problems))
+    return _pictures(items, problems)
 
 
 def _repeat(make) -> Iterator[np.ndarray]:

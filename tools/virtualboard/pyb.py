@@ -158,7 +158,8 @@ class LED:
 
 
 class PybModule:
-    def __init__(self, recorder: Recorder, port, time_module):
+    def __init__(self, recorder: Recorder, port, time_module, unique_id: bytes = b"virtualboard"):
+        self._unique_id = unique_id
         self._recorder = recorder
         self._port = port
         self._time = time_module
@@ -202,21 +203,19 @@ class PybModule:
         return (480000000, 240000000, 120000000, 120000000)
 
     def unique_id(self):
-        return b"virtualboard"
+        return self._unique_id
 
 
 class MachineModule:
     def __init__(self, pyb: PybModule):
         self.Pin = pyb.Pin
+        self.unique_id = pyb.unique_id
 
     def reset(self):
         raise BoardReset("machine.reset()")
 
     def soft_reset(self):
         raise BoardReset("machine.soft_reset()")
-
-    def unique_id(self):
-        return b"virtualboard"
 
     def freq(self):
         return 480000000

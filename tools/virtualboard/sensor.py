@@ -3,6 +3,8 @@ fitted to the frame size and passed through RGB565 (or grayscale) as the camera 
 from __future__ import annotations
 
 from . import image as image_mod
+from maskgate.errors import DataError
+
 from .frames import EndOfFrames, fit_frame
 
 FRAMESIZES = {
@@ -75,6 +77,9 @@ class SensorModule:
             rgb = next(board.source)
         except StopIteration:
             raise EndOfFrames("no more frames") from None
+        except DataError as e:  # the video or webcam cannot be opened: the camera is gone
+            board.source_problems.append(str(e))
+            raise EndOfFrames(str(e)) from None
         board.clock.next_frame()
         frame = fit_frame(rgb, *self._size)
         board.after_frame(frame)

@@ -41,17 +41,20 @@ def _bar(description, total):
                    "first line, runs in real time, loops the frames and serves until Ctrl-C.")
 @click.option("--json", "json_lines", is_flag=True,
               help="One JSON object per frame on stdout: frame, face, prob, label, door.")
-@click.option("--fps", type=float, default=10.0,
+@click.option("--fps", type=click.FloatRange(0, 1000, min_open=True), default=10.0,
               help="Camera frame rate: the virtual clock's step, or the real-time pace with --pty/--realtime.")
 @click.option("--realtime/--virtual-clock", default=None,
               help="Host wall clock (paced at --fps) or a virtual clock (instant, deterministic). "
                    "Default: real time with --pty, virtual otherwise.")
 @click.option("--loop/--no-loop", default=None, help="Repeat the frames (default: with --pty).")
-@click.option("--max-frames", type=int, help="Stop after this many frames.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override config.json, e.g. --set door.k=2 --set door.hold_s=1 --set face_detection=false.")
 @click.option("--card", type=click.Path(file_okay=False),
-              help="Folder to use as the SD card (kept afterwards: log, crops, config). Default: a temporary one.")
+              help="Folder to use as the SD card (kept afterwards: log, crops, config). An empty one gets the "
+                   "firmware, the model and config.json; one that already holds them (an earlier run, "
+                   "`maskgate deploy --to-drive DIR`) is run as it is, and --model / --set are refused for it. "
+                   "Default: a temporary one.")
 @click.option("--firmware", type=click.Choice(EMULATED), default=NEWEST,
               help="OpenMV firmware release to emulate: its modules and what they accept, where the card "
                    "is, its memory (4.5.5: tf API; 4.5.9: the 4.5.6-4.6 line; 4.8.1: 4.7-4.8; 5.0.0).")
@@ -77,7 +80,8 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
     summary = run_simulation(frames, model, pty=pty, json_lines=json_lines, fps=fps, realtime=realtime,
                              loop=loop, card=card, firmware=firmware, max_frames=max_frames,
                              overrides=_settings(settings),
-                             echo=(lambda text: sys.stderr.write(text)) if echo else None)
+                             echo=(lambda text: sys.stderr.write(text)) if echo else None,
+                             log=lambda text: click.echo(text, err=True))
     if summary["crash"]:
         click.secho("the firmware crashed:\n" + summary["crash"], fg="red", err=True)
         sys.exit(1)
@@ -85,10 +89,12 @@ def simulate(frames, model, pty, json_lines, fps, realtime, loop, max_frames, se
         labels = ", ".join(f"{k} {v}" for k, v in summary["labels"].items())
         click.echo(f"{summary['frames']} frames ({labels}); door opened {summary['door_openings']} time(s) "
                    f"[OpenMV {summary['firmware']}]")
-        if summary["error"]:
-            click.secho(summary["error"], fg="red")
         if summary["card"]:
             click.echo(f"card: {summary['card']}")
+    if summary["error"]:
+        click.secho(summary["error"], fg="red", err=True)
+    if summary["problem"]:
+        raise summary["problem"]  # nothing valid ran: a named error and its exit code
 
 
 @click.command("deploy", context_settings={"show_default": True})
@@ -155,10 +161,11 @@ def deploy(port, model, to_drive, via, settings, dry_run, rollback, force, firmw
 @click.command("capture", context_settings={"show_default": True})
 @click.option("--port", help=PORT_HELP)
 @click.option("--label", required=True, help="Class name: pictures go to OUT/LABEL.class/ (e.g. mask, no_mask).")
-@click.option("--count", type=int, required=True, help="How many pictures.")
+@click.option("--count", type=click.IntRange(1, 100000), required=True, help="How many pictures.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Dataset folder (OpenMV IDE layout; numbering resumes in an existing one).")
-@click.option("--interval", "interval_ms", type=int, default=0, help="Milliseconds between pictures.")
+@click.option("--interval", "interval_ms", type=click.IntRange(0, 3600000), default=0,
+              help="Milliseconds between pictures.")
 @click.option("--size", default="200x200", help="Picture size WIDTHxHEIGHT (the centre of the frame, resized).")
 @click.option("--quality", type=click.IntRange(10, 100), default=90, help="JPEG quality.")
 @click.option("--to-sd", is_flag=True, help="Have the board save the pictures on its card (captures/) for a later "
@@ -240,13 +247,14 @@ def device_report(folder, labels_csv, model, as_json):
 
 @click.command("bench", context_settings={"show_default": True})
 @click.option("--port", help=PORT_HELP)
-@click.option("--frames", type=int, default=100, help="Live frames to time.")
+@click.option("--frames", type=click.IntRange(2, 100000), default=100,
+              help="Live frames to time (two at least: the frame rate is measured between frames).")
 @click.option("--images", type=click.Path(file_okay=False, exists=True),
               help="Labelled folder to stream to the board (INFER) for on-device accuracy and agreement.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True),
               help="Int8 .tflite the board runs, for the agreement check (--images).")
 @click.option("--detect", is_flag=True, help="With --images: detect the face first, as for a camera frame.")
-@click.option("--limit", type=int, help="With --images: at most this many pictures (classes interleaved).")
+@click.option("--limit", type=click.IntRange(min=1), help="With --images: at most this many pictures (classes interleaved).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def bench(port, frames, images, model, detect, limit, as_json):
     """On-device frame rate and per-stage latency (p50, p95), or accuracy on a labelled folder.
