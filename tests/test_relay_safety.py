@@ -108,3 +108,78 @@ def test_the_valid_relay_settings_the_host_writes_pass_the_firmware(board_model)
     # make_config refuses the bad values above before they reach a card
     with pytest.raises(Exception, match="door.active_high"):
         board_config.make_config(board_model["manifest"], **{"door.active_high": "false"})
+
+
+def _contract_breaking_models(tmp_path_factory) -> dict:
+    """Models that break the input contract, built here (untrained: the firmware must refuse
+    them whatever they would say): one input channel; int8 input with zero point 0 (the rule
+    is pixel - 128); a float model; and the board model truncated."""
+    from maskgate.tfenv import keras
+    import numpy as np
+    import tensorflow as tf
+
+    out = {}
+    for name, channels, io in (("1-channel", 1, tf.int8), ("zero point 0", 3, tf.uint8), ("float", 3, None)):
+        model = keras.Sequential([keras.layers.Input((32, 32, channels)), keras.layers.Conv2D(4, 3, strides=4),
+                                  keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        if io is not None:
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            rng = np.random.default_rng(0)
+            conv.representative_dataset = lambda: ([rng.random((1, 32, 32, channels), dtype=np.float32)] for _ in range(8))
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = io
+            conv.inference_output_type = tf.int8
+        out[name] = conv.convert()
+    return out
+
+
+@pytest.fixture(scope="module")
+def breaking_models(tmp_path_factory, board_model):
+    models = _contract_breaking_models(tmp_path_factory)
+    good = board_model["path"].read_bytes()
+    models["truncated"] = good[: len(good) // 2]
+    models["not a model"] = b"TFL3" + bytes(range(256)) * 8
+    return models
+
+
+BREAKING = ("1-channel", "zero point 0", "float", "truncated", "not a model", "sha256 of another model")
+
+
+@pytest.mark.parametrize("firmware", memory.EMULATED)
+@pytest.mark.parametrize("kind", BREAKING)
+def test_a_contract_breaking_model_never_opens_the_door(board_model, breaking_models, masked, tmp_path, kind,
+                                                        firmware):
+    """The card holds a model the firmware must refuse (written past deploy's own checks, as a
+    card edited by hand or a half-copied file would be): the relay stays closed all run."""
+    import hashlib
+
+    board = VirtualBoard(masked, tmp_path / "card", relay=("P3", False), firmware=firmware)
+    cfg = board.install(board_model["path"], board_model["manifest"], **{"door.k": 1, "door.relay_pin": "P3",
+                                                                           "door.active_high": False})
+    if kind == "sha256 of another model":
+        data = bytearray(board_model["path"].read_bytes())
+        data[len(data) // 2] ^= 0x55
+        board.card.write_bytes(cfg["model"], bytes(data))  # config.json keeps the first model's sha256
+    else:
+        data = breaking_models[kind]
+        board.card.write_bytes(cfg["model"], data)
+        board.write_config(dict(cfg, model_sha256=hashlib.sha256(data).hexdigest(), model_bytes=len(data))
+                           if "model_bytes" in cfg else dict(cfg, model_sha256=hashlib.sha256(data).hexdigest()))
+    if firmware == "4.5.5" and kind in ("zero point 0", "float"):
+        # 4.5.5's tf module shows the firmware the input's shape only, not its type or
+        # quantization (firmware/infer.py), and converts pixels to what the input takes:
+        # maskgate deploy and simulate are the guard there, refusing the model before it
+        # reaches a card
+        from maskgate.board import model_check
+        from maskgate.errors import BudgetError
+
+        path = tmp_path / "model.tflite"
+        path.write_bytes(breaking_models[kind])
+        with pytest.raises(BudgetError, match="breaks the model contract"):
+            model_check.check(path)
+        return
+    result = board.run()
+    assert result.crash is None, result.crash
+    assert not [r for r in board.decisions() if r["prob"] is not None]  # nothing was judged
+    assert_never_opened(board, "P3", undriven=False)
