@@ -130,15 +130,18 @@ class Bundle:
         return self.manifest.get("contract", {}).get("threshold", contract.THRESHOLD)
 
 
-def load(model) -> Bundle:
+def load(model, allow_float_io: bool = False) -> Bundle:
     """MODEL is an int8 .tflite (its folder's manifest and float model are used when there) or
-    a bundle folder."""
+    a bundle folder. allow_float_io: also a model with float input/output (optimize's
+    dynamic-range model, which its report names as such), never what a user hands evaluate."""
     model = Path(model)
     folder = model if model.is_dir() else model.parent
     int8 = model if model.is_file() else folder / INT8_FILE
     if not int8.exists():
         raise DataError(f"no int8 model at {int8}")
-    check_int8_io(int8, read_tflite(int8))
+    data = read_tflite(int8)
+    if not allow_float_io:
+        check_int8_io(int8, data)
     manifest = read_manifest(folder) or {}
     float_path = folder / (manifest.get("float_model_file") or FLOAT_FILE)
     return Bundle(int8, float_path if float_path.is_file() else None, manifest)

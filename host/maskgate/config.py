@@ -240,12 +240,12 @@ TRAIN_RULES = {  # maskgate.train_config.TrainConfig's fields
     "num_classes": integer(2, 3),
     "epochs": integer(1),
     "batch_size": integer(1),
-    "learning_rate": number(0, low_open=True),
+    "learning_rate": number(0),  # 0 freezes the weights (a run that only averages or recomputes batch norm)
     "label_smoothing": number(0, 1, high_open=True),
     "lr_schedule": text(("plateau", "cosine")),
     "swa_start": integer(1, none=True),
-    "lr_patience": integer(1),
-    "stop_patience": integer(1),
+    "lr_patience": integer(0),
+    "stop_patience": integer(0),  # 0: stop at the first epoch that does not improve
     "augment": boolean,
     "augment_options": "train.augment_options",
     "max_train": integer(1, none=True),

@@ -306,7 +306,7 @@ def door_markdown(result: dict) -> list[str]:
 # ---------------------------------------------------------------- the command
 def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_crop: bool = False,
              face_stage_sources=(), max_false_open: float | None = None, choose_on: str | None = None,
-             hysteresis: float | None = None, door: dict | None = None) -> dict:
+             hysteresis: float | None = None, door: dict | None = None, allow_float_io: bool = False) -> dict:
     """MODEL is a model bundle (maskgate.bundle: its folder, or its int8 .tflite) or any int8
     .tflite. camera_crop: each dataset folder is evaluated twice, as published and framed as
     the camera frames it (see resolve_data). face_stage_sources: sources of a manifest imported
@@ -319,7 +319,7 @@ def evaluate(model_path, data_specs, out_dir, micro_sample: int = 200, camera_cr
     which the CLI passes; maskgate.walkup)."""
     from maskgate import operating_point
 
-    model = bundle.load(model_path)
+    model = bundle.load(model_path, allow_float_io=allow_float_io)
     labels, threshold, manifest, int8_path = model.labels, model.threshold, model.manifest, model.int8_path
     int8_bytes = bundle.read_tflite(int8_path)
     models = {"int8": LiteModel(int8_bytes)}

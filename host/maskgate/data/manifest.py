@@ -113,7 +113,7 @@ def check_for_training(path, labels) -> list[dict]:
     if missing:
         raise DataError(f"{printable(path)}: {len(missing)} pictures it lists are missing, e.g. "
                         f"{printable(missing[0])} (import again)")
-    for split in ("train", "val"):
+    for split in ("train",):  # val only picks the checkpoint: a small one may lack a class
         present = {r["label"] for r in used if r["split"] == split}
         absent = [label for label in labels if label not in present]
         if absent:

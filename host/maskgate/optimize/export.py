@@ -64,5 +64,6 @@ def export_dynamic(job: Job) -> dict:
         "figures": {k: figures[k] for k in FIGURES},
         "budget": figures["budget"], "estimate": figures["estimate"], "refused": dynamic.REASON,
         # tflite-micro cannot run it, so no micro agreement check
-        "evaluation": evaluation.evaluate(path, eval_specs(job), job.out_dir / "eval", micro_sample=0),
+        "evaluation": evaluation.evaluate(path, eval_specs(job), job.out_dir / "eval", micro_sample=0,
+                                          allow_float_io=True),
     }
