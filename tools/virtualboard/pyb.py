@@ -159,6 +159,8 @@ class LED:
 
 class PybModule:
     def __init__(self, recorder: Recorder, port, time_module, unique_id: bytes = b"virtualboard"):
+        # pyb.unique_id() is machine.unique_id(): the MCU's 12-byte device id as bytes (MicroPython
+        # ports/stm32/modpyb.c:146 -> modmachine.c:280, openmv-1.25.0); b"virtualboard" is 12 bytes too
         self._unique_id = unique_id
         self._recorder = recorder
         self._port = port
